@@ -1,0 +1,57 @@
+"""The ASGI application."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.routing import Route, WebSocketRoute
+
+from api.graphql import GraphQLApp
+from api.health import healthz, readyz
+from api.metrics import RequestMetricsMiddleware, metrics_endpoint
+from api.services import open_services
+from api.settings import Settings
+from api.workers import Worker, default_workers, supervise
+
+
+def create_app(settings: Settings, *, workers: Sequence[Worker] | None = None) -> Starlette:
+    """Build the app for ``settings`` (database and Redis URLs already resolved)."""
+    run = default_workers() if workers is None else list(workers)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with open_services(settings) as services:
+            app.state.services = services
+            tasks = [asyncio.create_task(supervise(w, services)) for w in run]
+            try:
+                yield
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+
+    graphql = GraphQLApp(allowed_origins=settings.cors_origins)
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+    ]
+    middleware = [
+        Middleware(RequestMetricsMiddleware),
+        Middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type"],
+            max_age=600,
+        ),
+    ]
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

@@ -1,0 +1,55 @@
+"""``lpmetrics registry import FILE`` / ``lpmetrics registry sync``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from api.cli.common import UsageError, with_services
+from api.registry import ImportSummary, RegistryError, apply, fetch_subgraph, read_file
+from api.services import Services
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("registry", help="manage the registry of orchestrators")
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    imp = actions.add_parser("import", help="import a subgraph-shaped JSON file")
+    imp.add_argument("file", type=Path)
+    imp.set_defaults(func=run_import)
+    sync = actions.add_parser("sync", help="sync from the Livepeer subgraph")
+    sync.add_argument("--subgraph-url", help="GraphQL endpoint (default: LPM_SUBGRAPH_URL)")
+    sync.set_defaults(func=run_sync)
+
+
+def run_import(args: argparse.Namespace) -> int:
+    try:
+        transcoders = read_file(args.file)
+    except RegistryError as exc:
+        raise UsageError(f"registry unchanged: {exc}") from None
+
+    async def store(services: Services) -> None:
+        summary = await apply(services.db, transcoders, services.geolocator)
+        print(f"imported {_counts(summary)}")
+
+    with_services(store)
+    return 0
+
+
+def run_sync(args: argparse.Namespace) -> int:
+    async def sync(services: Services) -> None:
+        url = args.subgraph_url or services.settings.subgraph_url
+        if not url:
+            raise UsageError("no subgraph URL: pass --subgraph-url or set LPM_SUBGRAPH_URL")
+        try:
+            transcoders = await fetch_subgraph(url)
+        except RegistryError as exc:
+            raise UsageError(f"registry unchanged: {exc}") from None
+        summary = await apply(services.db, transcoders, services.geolocator)
+        print(f"synced {_counts(summary)}")
+
+    with_services(sync)
+    return 0
+
+
+def _counts(summary: ImportSummary) -> str:
+    return f"{summary.total} orchestrators ({summary.inserted} new, {summary.updated} updated)"

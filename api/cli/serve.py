@@ -1,0 +1,69 @@
+"""``lpmetrics serve``: run the HTTP server (migrations first)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+from types import FrameType
+
+import uvicorn
+
+from api.app import create_app
+from api.cli.common import UsageError
+from api.database import wait_for_database
+from api.embedded import resolved
+from api.migrate import migrate
+from api.services import open_services
+from api.settings import load_settings
+
+log = logging.getLogger(__name__)
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("serve", help="run the HTTP and GraphQL server")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=8000, help="port to listen on")
+    parser.set_defaults(func=run)
+
+
+async def _prepare(settings) -> None:
+    try:
+        await wait_for_database(settings.database_url)
+    except OSError as exc:
+        raise UsageError(str(exc)) from None
+    async with open_services(settings) as services, services.db.acquire() as conn:
+        applied = await migrate(conn)
+        if applied:
+            log.info("applied %d migrations", len(applied))
+
+
+def run(args: argparse.Namespace) -> int:
+    if not 0 < args.port < 65536:
+        raise UsageError(f"--port must be between 1 and 65535, not {args.port}")
+    settings = load_settings()
+    with resolved(settings) as settings:
+        asyncio.run(_prepare(settings))
+        config = uvicorn.Config(
+            create_app(settings),
+            host=args.host,
+            port=args.port,
+            proxy_headers=True,
+            log_level="info",
+            ws="websockets-sansio",
+        )
+        # uvicorn re-raises the signal that stopped it once it has shut down; with
+        # Python's default handlers that would kill us before the embedded servers
+        # are stopped, so the re-raised signal lands in a handler that ignores it.
+        previous = {sig: signal.signal(sig, _ignore) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            uvicorn.Server(config).run()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+    return 0
+
+
+def _ignore(signum: int, frame: FrameType | None) -> None:
+    pass

@@ -1,0 +1,68 @@
+"""The service's own Prometheus metrics, served on ``GET /metrics``.
+
+Every metric the process exports is declared here, so operators find the full list in
+one place."""
+
+from __future__ import annotations
+
+import time
+
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+HTTP_REQUESTS = Counter(
+    "lpm_http_requests", "HTTP requests answered, by route and status", ["route", "status"]
+)
+HTTP_DURATION = Histogram(
+    "lpm_http_request_duration_seconds", "HTTP request latency by route", ["route"]
+)
+INGEST_REQUESTS = Counter(
+    "lpm_ingest_requests", "Remote-write requests, by HTTP status", ["status"]
+)
+INGEST_SAMPLES = Counter(
+    "lpm_ingest_samples",
+    "Remote-write samples by outcome (received, stored, dropped) and drop reason",
+    ["outcome", "reason"],
+)
+INGEST_DURATION = Histogram(
+    "lpm_ingest_duration_seconds",
+    "Time to validate and store one remote-write request",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+ROLLUP_DURATION = Histogram("lpm_rollup_duration_seconds", "Time of one rollup pass")
+GRAPHQL_CACHE = Counter("lpm_graphql_cache", "GraphQL response cache lookups", ["result"])
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+class RequestMetricsMiddleware:
+    """Counts every HTTP request by its route template, never by its raw path, so a
+    scanner cannot blow up the label cardinality."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            route = scope.get("route")
+            name = getattr(route, "path", None) or "unmatched"
+            HTTP_REQUESTS.labels(name, str(status)).inc()
+            HTTP_DURATION.labels(name).observe(time.perf_counter() - start)
