@@ -58,8 +58,7 @@ def _with_database(url: str, name: str) -> str:
 async def database_url(server_urls: tuple[str, str]) -> AsyncIterator[str]:
     admin_url, _ = server_urls
     name = f"lpm_test_{RUN_ID}"
-    admin = await asyncpg.connect(admin_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
+    await _admin(admin_url, f'CREATE DATABASE "{name}"')
     url = _with_database(admin_url, name)
     conn = await asyncpg.connect(url)
     await migrate(conn)
@@ -67,8 +66,16 @@ async def database_url(server_urls: tuple[str, str]) -> AsyncIterator[str]:
     try:
         yield url
     finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        # A fresh connection: tests may take servers down and up in between.
+        await _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def _admin(admin_url: str, sql: str) -> None:
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from api.database import wait_for_database
 from api.embedded import resolved
 from api.migrate import migrate
 from api.services import Services, open_services
-from api.settings import load_settings
+from api.settings import Settings, load_settings
 
 T = TypeVar("T")
 
@@ -19,10 +19,13 @@ class UsageError(Exception):
     """Bad input from the command line; the message is shown as is."""
 
 
-def with_services(action: Callable[[Services], Awaitable[T]]) -> T:
-    """Run ``action`` with services for the environment's settings (embedded servers
-    started when no URLs are set), after bringing the schema up to date."""
-    settings = load_settings()
+def with_services(
+    action: Callable[[Services], Awaitable[T]], settings: Settings | None = None
+) -> T:
+    """Run ``action`` with services for ``settings`` (default: the environment's;
+    embedded servers started when no URLs are set), after bringing the schema up to
+    date."""
+    settings = settings or load_settings()
     with resolved(settings) as settings:
 
         async def run() -> T:

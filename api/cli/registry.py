@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 from pathlib import Path
 
 from api.cli.common import UsageError, with_services
 from api.registry import ImportSummary, RegistryError, apply, fetch_subgraph, read_file
 from api.services import Services
+from api.settings import load_settings
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -36,18 +38,21 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def run_sync(args: argparse.Namespace) -> int:
-    async def sync(services: Services) -> None:
-        url = args.subgraph_url or services.settings.subgraph_url
-        if not url:
-            raise UsageError("no subgraph URL: pass --subgraph-url or set LPM_SUBGRAPH_URL")
-        try:
-            transcoders = await fetch_subgraph(url)
-        except RegistryError as exc:
-            raise UsageError(f"registry unchanged: {exc}") from None
+    settings = load_settings()
+    url = args.subgraph_url or settings.subgraph_url
+    if not url:
+        raise UsageError("no subgraph URL: pass --subgraph-url or set LPM_SUBGRAPH_URL")
+    # Fetch before starting anything: an unreachable subgraph needs no database.
+    try:
+        transcoders = asyncio.run(fetch_subgraph(url))
+    except RegistryError as exc:
+        raise UsageError(f"registry unchanged: {exc}") from None
+
+    async def store(services: Services) -> None:
         summary = await apply(services.db, transcoders, services.geolocator)
         print(f"synced {_counts(summary)}")
 
-    with_services(sync)
+    with_services(store, settings)
     return 0
 
 
