@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -23,8 +23,13 @@ INGEST_REQUESTS = Counter(
 )
 INGEST_SAMPLES = Counter(
     "lpm_ingest_samples",
-    "Remote-write samples by outcome (received, stored, dropped) and drop reason",
+    "Remote-write samples by outcome (received, stored, dropped, rejected) and reason",
     ["outcome", "reason"],
+)
+INGEST_DROPPED = Counter(
+    "lpm_ingest_dropped_samples",
+    "Samples left out of accepted requests, by orchestrator and reason",
+    ["orchestrator", "reason"],
 )
 INGEST_DURATION = Histogram(
     "lpm_ingest_duration_seconds",
@@ -32,6 +37,10 @@ INGEST_DURATION = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 ROLLUP_DURATION = Histogram("lpm_rollup_duration_seconds", "Time of one rollup pass")
+ROLLUP_BATCHES = Counter("lpm_rollup_batches", "Ingested batches rolled up")
+ROLLUP_PENDING = Gauge(
+    "lpm_rollup_pending_batches", "Batches waiting for the rollup, as the leader last saw"
+)
 GRAPHQL_CACHE = Counter("lpm_graphql_cache", "GraphQL response cache lookups", ["result"])
 
 

@@ -11,7 +11,11 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from api.ingest.partitions import partitions_worker
+from api.ingest.rollup import rollup_worker
 from api.services import Services
+from api.stats.hours import refresh_hours
+from api.stats.ticks import follow_rollups
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +23,7 @@ Worker = Callable[[Services], Awaitable[None]]
 
 
 def default_workers() -> list[Worker]:
-    return []
+    return [partitions_worker, rollup_worker, follow_rollups, refresh_hours]
 
 
 async def supervise(worker: Worker, services: Services) -> None:
@@ -32,5 +36,10 @@ async def supervise(worker: Worker, services: Services) -> None:
         except asyncio.CancelledError:
             raise
         except Exception:
+            # An error raised while a cancellation unwinds replaces the CancelledError;
+            # restarting then would keep shutdown waiting forever.
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise
             log.exception("worker %s failed; restarting in 5 s", name)
             await asyncio.sleep(5)

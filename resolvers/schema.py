@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import strawberry
 
+from resolvers.account import AccountMutation
+from resolvers.statistics import EXTENSIONS, StatisticsQuery, Subscription
 from resolvers.viewer import ViewerQuery
 
 
 @strawberry.type
-class Query(ViewerQuery):
+class Query(ViewerQuery, StatisticsQuery):
     pass
 
 
-schema = strawberry.Schema(query=Query)
+@strawberry.type
+class Mutation(AccountMutation):
+    pass
+
+
+schema = strawberry.Schema(
+    query=Query, mutation=Mutation, subscription=Subscription, extensions=EXTENSIONS
+)
 
 
 def sdl() -> str:

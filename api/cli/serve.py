@@ -13,10 +13,13 @@ import uvicorn
 from api.app import create_app
 from api.cli.common import UsageError
 from api.database import wait_for_database
+from api.demo.runner import DemoOptions
+from api.demo.worker import DEFAULT_BACKFILL_SECONDS, demo_worker, loopback_url
 from api.embedded import resolved
 from api.migrate import migrate
 from api.services import open_services
 from api.settings import load_settings
+from api.workers import default_workers
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +28,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("serve", help="run the HTTP and GraphQL server")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=8000, help="port to listen on")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="also load a demo registry and keep a simulated network of orchestrators "
+        "writing through the ingest endpoint (for trying the API out)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -45,12 +54,18 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings()
     with resolved(settings) as settings:
         asyncio.run(_prepare(settings))
+        workers = None
+        if args.demo:
+            options = DemoOptions(backfill_seconds=DEFAULT_BACKFILL_SECONDS)
+            workers = [*default_workers(), demo_worker(loopback_url(args.host, args.port), options)]
         config = uvicorn.Config(
-            create_app(settings),
+            create_app(settings, workers=workers, freeze_gc=True),
             host=args.host,
             port=args.port,
             proxy_headers=True,
             log_level="info",
+            # The demo network posts dozens of requests every scrape interval.
+            access_log=not args.demo,
             ws="websockets-sansio",
         )
         # uvicorn re-raises the signal that stopped it once it has shut down; with

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x61pi/remote_write/views.proto\x12\x1clpmetrics.remote_write.views\"\x07\n\x05\x45mpty\"Z\n\x13WriteRequestColumns\x12\x43\n\ntimeseries\x18\x01 \x03(\x0b\x32/.lpmetrics.remote_write.views.TimeSeriesColumns\"\x86\x01\n\x11TimeSeriesColumns\x12:\n\x06labels\x18\x01 \x01(\x0b\x32*.lpmetrics.remote_write.views.LabelColumns\x12\x35\n\x07samples\x18\x02 \x03(\x0b\x32$.lpmetrics.remote_write.views.Sample\"-\n\x0cLabelColumns\x12\r\n\x05names\x18\x01 \x03(\t\x12\x0e\n\x06values\x18\x02 \x03(\t\"*\n\x06Sample\x12\r\n\x05value\x18\x01 \x01(\x01\x12\x11\n\ttimestamp\x18\x02 \x01(\x03\"T\n\x12WriteRequestCensus\x12>\n\ntimeseries\x18\x01 \x01(\x0b\x32*.lpmetrics.remote_write.views.SeriesCensus\"\xb4\x01\n\x0cSeriesCensus\x12\x33\n\x06labels\x18\x01 \x03(\x0b\x32#.lpmetrics.remote_write.views.Empty\x12\x36\n\texemplars\x18\x03 \x03(\x0b\x32#.lpmetrics.remote_write.views.Empty\x12\x37\n\nhistograms\x18\x04 \x03(\x0b\x32#.lpmetrics.remote_write.views.Empty\"Q\n\rRequestCensus\x12@\n\ntimeseries\x18\x05 \x01(\x0b\x32,.lpmetrics.remote_write.views.SeriesCensusV2\"\x81\x01\n\x0eSeriesCensusV2\x12\x37\n\nhistograms\x18\x03 \x03(\x0b\x32#.lpmetrics.remote_write.views.Empty\x12\x36\n\texemplars\x18\x04 \x03(\x0b\x32#.lpmetrics.remote_write.views.Emptyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x61pi/remote_write/views.proto\x12\x1clpmetrics.remote_write.views\"\x07\n\x05\x45mpty\"P\n\x10WriteRequestFlat\x12<\n\ntimeseries\x18\x01 \x01(\x0b\x32(.lpmetrics.remote_write.views.FlatSeries\"\xf0\x01\n\nFlatSeries\x12:\n\x06labels\x18\x01 \x01(\x0b\x32*.lpmetrics.remote_write.views.LabelColumns\x12\x35\n\x07samples\x18\x02 \x03(\x0b\x32$.lpmetrics.remote_write.views.Sample\x12\x36\n\texemplars\x18\x03 \x03(\x0b\x32#.lpmetrics.remote_write.views.Empty\x12\x37\n\nhistograms\x18\x04 \x03(\x0b\x32#.lpmetrics.remote_write.views.Empty\"-\n\x0cLabelColumns\x12\r\n\x05names\x18\x01 \x03(\t\x12\x0e\n\x06values\x18\x02 \x03(\t\"*\n\x06Sample\x12\r\n\x05value\x18\x01 \x01(\x01\x12\x11\n\ttimestamp\x18\x02 \x01(\x03\"T\n\x12WriteRequestCounts\x12>\n\ntimeseries\x18\x01 \x03(\x0b\x32*.lpmetrics.remote_write.views.SeriesCounts\"y\n\x0cSeriesCounts\x12\x33\n\x06labels\x18\x01 \x03(\x0b\x32#.lpmetrics.remote_write.views.Empty\x12\x34\n\x07samples\x18\x02 \x03(\x0b\x32#.lpmetrics.remote_write.views.Empty\"Q\n\rRequestCensus\x12@\n\ntimeseries\x18\x05 \x01(\x0b\x32,.lpmetrics.remote_write.views.SeriesCensusV2\"\x81\x01\n\x0eSeriesCensusV2\x12\x37\n\nhistograms\x18\x03 \x03(\x0b\x32#.lpmetrics.remote_write.views.Empty\x12\x36\n\texemplars\x18\x04 \x03(\x0b\x32#.lpmetrics.remote_write.views.Emptyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,20 +33,20 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_EMPTY']._serialized_start=62
   _globals['_EMPTY']._serialized_end=69
-  _globals['_WRITEREQUESTCOLUMNS']._serialized_start=71
-  _globals['_WRITEREQUESTCOLUMNS']._serialized_end=161
-  _globals['_TIMESERIESCOLUMNS']._serialized_start=164
-  _globals['_TIMESERIESCOLUMNS']._serialized_end=298
-  _globals['_LABELCOLUMNS']._serialized_start=300
-  _globals['_LABELCOLUMNS']._serialized_end=345
-  _globals['_SAMPLE']._serialized_start=347
-  _globals['_SAMPLE']._serialized_end=389
-  _globals['_WRITEREQUESTCENSUS']._serialized_start=391
-  _globals['_WRITEREQUESTCENSUS']._serialized_end=475
-  _globals['_SERIESCENSUS']._serialized_start=478
-  _globals['_SERIESCENSUS']._serialized_end=658
-  _globals['_REQUESTCENSUS']._serialized_start=660
-  _globals['_REQUESTCENSUS']._serialized_end=741
-  _globals['_SERIESCENSUSV2']._serialized_start=744
-  _globals['_SERIESCENSUSV2']._serialized_end=873
+  _globals['_WRITEREQUESTFLAT']._serialized_start=71
+  _globals['_WRITEREQUESTFLAT']._serialized_end=151
+  _globals['_FLATSERIES']._serialized_start=154
+  _globals['_FLATSERIES']._serialized_end=394
+  _globals['_LABELCOLUMNS']._serialized_start=396
+  _globals['_LABELCOLUMNS']._serialized_end=441
+  _globals['_SAMPLE']._serialized_start=443
+  _globals['_SAMPLE']._serialized_end=485
+  _globals['_WRITEREQUESTCOUNTS']._serialized_start=487
+  _globals['_WRITEREQUESTCOUNTS']._serialized_end=571
+  _globals['_SERIESCOUNTS']._serialized_start=573
+  _globals['_SERIESCOUNTS']._serialized_end=694
+  _globals['_REQUESTCENSUS']._serialized_start=696
+  _globals['_REQUESTCENSUS']._serialized_end=777
+  _globals['_SERIESCENSUSV2']._serialized_start=780
+  _globals['_SERIESCENSUSV2']._serialized_end=909
 # @@protoc_insertion_point(module_scope)

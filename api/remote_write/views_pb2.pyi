@@ -10,19 +10,23 @@ class Empty(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
-class WriteRequestColumns(_message.Message):
+class WriteRequestFlat(_message.Message):
     __slots__ = ("timeseries",)
     TIMESERIES_FIELD_NUMBER: _ClassVar[int]
-    timeseries: _containers.RepeatedCompositeFieldContainer[TimeSeriesColumns]
-    def __init__(self, timeseries: _Optional[_Iterable[_Union[TimeSeriesColumns, _Mapping]]] = ...) -> None: ...
+    timeseries: FlatSeries
+    def __init__(self, timeseries: _Optional[_Union[FlatSeries, _Mapping]] = ...) -> None: ...
 
-class TimeSeriesColumns(_message.Message):
-    __slots__ = ("labels", "samples")
+class FlatSeries(_message.Message):
+    __slots__ = ("labels", "samples", "exemplars", "histograms")
     LABELS_FIELD_NUMBER: _ClassVar[int]
     SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    EXEMPLARS_FIELD_NUMBER: _ClassVar[int]
+    HISTOGRAMS_FIELD_NUMBER: _ClassVar[int]
     labels: LabelColumns
     samples: _containers.RepeatedCompositeFieldContainer[Sample]
-    def __init__(self, labels: _Optional[_Union[LabelColumns, _Mapping]] = ..., samples: _Optional[_Iterable[_Union[Sample, _Mapping]]] = ...) -> None: ...
+    exemplars: _containers.RepeatedCompositeFieldContainer[Empty]
+    histograms: _containers.RepeatedCompositeFieldContainer[Empty]
+    def __init__(self, labels: _Optional[_Union[LabelColumns, _Mapping]] = ..., samples: _Optional[_Iterable[_Union[Sample, _Mapping]]] = ..., exemplars: _Optional[_Iterable[_Union[Empty, _Mapping]]] = ..., histograms: _Optional[_Iterable[_Union[Empty, _Mapping]]] = ...) -> None: ...
 
 class LabelColumns(_message.Message):
     __slots__ = ("names", "values")
@@ -40,21 +44,19 @@ class Sample(_message.Message):
     timestamp: int
     def __init__(self, value: _Optional[float] = ..., timestamp: _Optional[int] = ...) -> None: ...
 
-class WriteRequestCensus(_message.Message):
+class WriteRequestCounts(_message.Message):
     __slots__ = ("timeseries",)
     TIMESERIES_FIELD_NUMBER: _ClassVar[int]
-    timeseries: SeriesCensus
-    def __init__(self, timeseries: _Optional[_Union[SeriesCensus, _Mapping]] = ...) -> None: ...
+    timeseries: _containers.RepeatedCompositeFieldContainer[SeriesCounts]
+    def __init__(self, timeseries: _Optional[_Iterable[_Union[SeriesCounts, _Mapping]]] = ...) -> None: ...
 
-class SeriesCensus(_message.Message):
-    __slots__ = ("labels", "exemplars", "histograms")
+class SeriesCounts(_message.Message):
+    __slots__ = ("labels", "samples")
     LABELS_FIELD_NUMBER: _ClassVar[int]
-    EXEMPLARS_FIELD_NUMBER: _ClassVar[int]
-    HISTOGRAMS_FIELD_NUMBER: _ClassVar[int]
+    SAMPLES_FIELD_NUMBER: _ClassVar[int]
     labels: _containers.RepeatedCompositeFieldContainer[Empty]
-    exemplars: _containers.RepeatedCompositeFieldContainer[Empty]
-    histograms: _containers.RepeatedCompositeFieldContainer[Empty]
-    def __init__(self, labels: _Optional[_Iterable[_Union[Empty, _Mapping]]] = ..., exemplars: _Optional[_Iterable[_Union[Empty, _Mapping]]] = ..., histograms: _Optional[_Iterable[_Union[Empty, _Mapping]]] = ...) -> None: ...
+    samples: _containers.RepeatedCompositeFieldContainer[Empty]
+    def __init__(self, labels: _Optional[_Iterable[_Union[Empty, _Mapping]]] = ..., samples: _Optional[_Iterable[_Union[Empty, _Mapping]]] = ...) -> None: ...
 
 class RequestCensus(_message.Message):
     __slots__ = ("timeseries",)

@@ -1,0 +1,66 @@
+"""``lpmetrics sharing set`` / ``lpmetrics sharing show``: which optional metrics an
+orchestrator shares beyond the required set."""
+
+from __future__ import annotations
+
+import argparse
+
+from api.cli.common import UsageError, with_services
+from api.ingest.allowlist import OPTIONAL, REQUIRED, UnknownMetric
+from api.ingest.sharing import NotRegistered, set_shared_metrics, shared_metrics
+from api.services import Services
+from auth.tokens import TokenError, normalize_address
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("sharing", help="choose the optional metrics an orchestrator shares")
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    set_ = actions.add_parser(
+        "set",
+        help="share exactly the given optional metrics (none without --optional)",
+        description="Required metrics are always kept: " + ", ".join(REQUIRED) + ".",
+    )
+    set_.add_argument("--orchestrator", required=True, metavar="ADDR")
+    set_.add_argument(
+        "--optional",
+        nargs="*",
+        default=[],
+        metavar="METRIC",
+        help="optional metrics to share: " + ", ".join(OPTIONAL),
+    )
+    set_.set_defaults(func=run_set)
+    show = actions.add_parser("show", help="print the optional metrics an orchestrator shares")
+    show.add_argument("--orchestrator", required=True, metavar="ADDR")
+    show.set_defaults(func=run_show)
+
+
+def _address(text: str) -> str:
+    try:
+        return normalize_address(text)
+    except TokenError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def run_set(args: argparse.Namespace) -> int:
+    address = _address(args.orchestrator)
+
+    async def store(services: Services) -> None:
+        try:
+            shared = await set_shared_metrics(services.db, address, args.optional)
+        except (UnknownMetric, NotRegistered) as exc:
+            raise UsageError(str(exc)) from None
+        print(f"{address} shares the required metrics and: {', '.join(shared) or 'nothing else'}")
+
+    with_services(store)
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    address = _address(args.orchestrator)
+
+    async def show(services: Services) -> None:
+        for name in sorted(await shared_metrics(services.db, address)):
+            print(name)
+
+    with_services(show)
+    return 0

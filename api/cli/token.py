@@ -1,0 +1,74 @@
+"""``lpmetrics token create`` / ``lpmetrics token revoke``."""
+
+from __future__ import annotations
+
+import argparse
+
+from api.cli.common import UsageError, with_services
+from api.ingest.prometheus_config import remote_write_config
+from api.ingest.sharing import shared_metrics
+from api.services import Services
+from auth.tokens import SCOPES, TokenError, create_token, revoke_token
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("token", help="create and revoke API and ingest tokens")
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = actions.add_parser(
+        "create",
+        help="create a token; prints it once, then (ingest) a remote_write block",
+        description="Prints the token alone on the first line (it is shown only this "
+        "once); for --scope ingest a ready remote_write block for prometheus.yml follows.",
+    )
+    create.add_argument("--orchestrator", required=True, metavar="ADDR")
+    create.add_argument("--name", required=True)
+    create.add_argument("--scope", required=True, choices=SCOPES)
+    create.add_argument(
+        "--url",
+        default=DEFAULT_URL,
+        help=f"the service's public URL, for the remote_write block (default {DEFAULT_URL})",
+    )
+    create.set_defaults(func=run_create)
+    revoke = actions.add_parser("revoke", help="revoke a token by id or by the token itself")
+    revoke.add_argument("token", metavar="ID|TOKEN")
+    revoke.set_defaults(func=run_revoke)
+
+
+def run_create(args: argparse.Namespace) -> int:
+    if not args.url.startswith(("http://", "https://")):
+        raise UsageError(f"--url must start with http:// or https://, not {args.url!r}")
+
+    async def create(services: Services) -> None:
+        try:
+            record, secret = await create_token(
+                services.db, args.orchestrator, args.name, [args.scope]
+            )
+        except TokenError as exc:
+            raise UsageError(str(exc)) from None
+        print(secret)
+        if args.scope == "ingest":
+            optional = sorted(await shared_metrics(services.db, record.orchestrator))
+            print(remote_write_config(args.url, secret, optional), end="")
+
+    with_services(create)
+    return 0
+
+
+def run_revoke(args: argparse.Namespace) -> int:
+    text = args.token.strip()
+    which: int | str = int(text) if text.isdigit() and len(text) <= 18 else text
+    shown = f"token {which}" if isinstance(which, int) else "the given token"
+
+    async def revoke(services: Services) -> None:
+        try:
+            revoked = await revoke_token(services.db, which)
+        except TokenError as exc:
+            raise UsageError(str(exc)) from None
+        if not revoked:
+            raise UsageError(f"{shown} is unknown or already revoked")
+        print(f"revoked {shown}")
+
+    with_services(revoke)
+    return 0

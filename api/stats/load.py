@@ -1,0 +1,407 @@
+"""SQL that reads the rollups for one tick: what every window, level and region is
+aggregated from in Python (``api.stats.figures``).
+
+Everything here is keyed by *slice* (``api.stats.windows``) and location id, never by
+region: the regions of every level are unions of locations, so one read serves all of
+them. Whole clean hours come from the hourly tables, the rest from the minute tables
+(``windows.split``); both halves are read in one statement, so they are one snapshot.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+import asyncpg
+
+from api.stats.places import Grouping, Level, Place
+from api.stats.windows import MINUTE, WINDOWS, Slice, slices, split
+
+Db = asyncpg.Pool | asyncpg.Connection
+T = TypeVar("T")
+
+
+@contextlib.asynccontextmanager
+async def reading(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    """A connection in a read-only transaction for the statistics queries.
+
+    JIT is off: these queries aggregate ~10^5 rows in milliseconds, and PostgreSQL's
+    cost estimate of them routinely crosses jit_above_cost, where compiling takes
+    longer than the query itself (measured: 250 ms of JIT for an 80 ms query)."""
+    async with pool.acquire() as conn, conn.transaction(readonly=True):
+        await conn.execute("SET LOCAL jit = off")
+        yield conn
+
+
+async def read(pool: asyncpg.Pool, query: Callable[..., Awaitable[T]], *args: Any) -> T:
+    """``await query(conn, *args)`` on a ``reading`` connection."""
+    async with reading(pool) as conn:
+        return await query(conn, *args)
+
+
+# Nodes heard from within this many minutes (tick included) are "current".
+CURRENT_MINUTES = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Which hours and minute ranges each slice reads, as parallel arrays for unnest."""
+
+    hour_slices: list[int]
+    hours: list[datetime]
+    range_slices: list[int]
+    firsts: list[datetime]
+    lasts: list[datetime]
+
+
+def plan(parts: tuple[Slice, ...], dirty: frozenset[datetime]) -> Plan:
+    p = Plan([], [], [], [], [])
+    for s in parts:
+        cut = split(s.first, s.last, dirty)
+        for hour in cut.hours:
+            p.hour_slices.append(s.index)
+            p.hours.append(hour)
+        for first, last in cut.minute_ranges:
+            p.range_slices.append(s.index)
+            p.firsts.append(first)
+            p.lasts.append(last)
+    return p
+
+
+async def dirty_hours(db: Db, since: datetime) -> frozenset[datetime]:
+    rows = await db.fetch("SELECT hour FROM stats_dirty_hours WHERE hour >= $1", since)
+    return frozenset(r["hour"] for r in rows)
+
+
+async def places(db: Db) -> dict[int, Place]:
+    rows = await db.fetch(
+        "SELECT id, latitude, longitude, country, continent, livepeer_region, cells FROM locations"
+    )
+    return {
+        r["id"]: Place(
+            r["id"],
+            r["latitude"],
+            r["longitude"],
+            r["country"],
+            r["continent"],
+            r["livepeer_region"],
+            tuple(r["cells"]),
+        )
+        for r in rows
+    }
+
+
+@dataclass(slots=True)
+class Usage:
+    """Additive figures of one (slice, location, orchestrator) or (slice, node)."""
+
+    minutes: int = 0
+    sessions_minutes: int = 0
+    sessions: float = 0.0
+    capacity_minutes: int = 0
+    capacity: float = 0.0
+    mil_pixels: float = 0.0
+    segments: float = 0.0
+    source_seconds: float = 0.0
+    has_senders: bool = False
+    has_origins: bool = False
+
+    def add(self, other: Usage) -> None:
+        self.minutes += other.minutes
+        self.sessions_minutes += other.sessions_minutes
+        self.sessions += other.sessions
+        self.capacity_minutes += other.capacity_minutes
+        self.capacity += other.capacity
+        self.mil_pixels += other.mil_pixels
+        self.segments += other.segments
+        self.source_seconds += other.source_seconds
+        self.has_senders = self.has_senders or other.has_senders
+        self.has_origins = self.has_origins or other.has_origins
+
+
+_PARAMS = """
+WITH h AS (SELECT * FROM unnest($1::int[], $2::timestamptz[]) AS h(slice, hour)),
+     m AS (SELECT * FROM unnest($3::int[], $4::timestamptz[], $5::timestamptz[])
+                          AS m(slice, first, last))
+"""
+
+_USAGE_COLUMNS = """
+    sum(minutes)::int AS minutes, sum(sessions_minutes)::int AS sessions_minutes,
+    sum(sessions) AS sessions, sum(capacity_minutes)::int AS capacity_minutes,
+    sum(capacity) AS capacity, sum(mil_pixels) AS mil_pixels, sum(segments) AS segments,
+    sum(source_seconds) AS source_seconds, bool_or(has_senders) AS has_senders,
+    bool_or(has_origins) AS has_origins
+"""
+
+_USAGE_PARTS = """
+    SELECT h.slice, nh.node, nh.location_id, nh.orchestrator, nh.minutes,
+           nh.sessions_minutes, nh.sessions, nh.sessions_peak, nh.capacity_minutes,
+           nh.capacity, nh.mil_pixels, nh.segments, nh.source_seconds, nh.has_senders,
+           nh.has_origins
+    FROM h JOIN stats_node_hours nh ON nh.hour = h.hour
+    WHERE {hour_filter}
+    UNION ALL
+    SELECT m.slice, nm.node, coalesce(nm.location_id, 0), n.orchestrator, 1,
+           (nm.sessions_avg IS NOT NULL)::int, coalesce(nm.sessions_avg, 0),
+           coalesce(nm.sessions_avg, 0), (nm.capacity IS NOT NULL)::int,
+           coalesce(nm.capacity, 0), nm.mil_pixels, nm.segments, nm.source_seconds,
+           nm.has_senders, nm.has_origins
+    FROM m CROSS JOIN LATERAL (
+        SELECT * FROM node_minutes WHERE minute BETWEEN m.first AND m.last OFFSET 0
+    ) AS nm
+    JOIN nodes n ON n.id = nm.node
+    WHERE {minute_filter}
+"""
+
+
+def _usage(row: asyncpg.Record) -> Usage:
+    return Usage(
+        row["minutes"],
+        row["sessions_minutes"],
+        row["sessions"],
+        row["capacity_minutes"],
+        row["capacity"],
+        row["mil_pixels"],
+        row["segments"],
+        row["source_seconds"],
+        row["has_senders"],
+        row["has_origins"],
+    )
+
+
+def _args(p: Plan) -> tuple[object, ...]:
+    return (p.hour_slices, p.hours, p.range_slices, p.firsts, p.lasts)
+
+
+async def usage(db: Db, p: Plan) -> dict[tuple[int, int, str], Usage]:
+    """Figures per (slice, location, orchestrator)."""
+    sql = (
+        _PARAMS
+        + f"SELECT slice, location_id, orchestrator, {_USAGE_COLUMNS} FROM ("
+        + _USAGE_PARTS.format(hour_filter="true", minute_filter="true")
+        + ") AS parts GROUP BY 1, 2, 3"
+    )
+    rows = await db.fetch(sql, *_args(p))
+    return {(r["slice"], r["location_id"], r["orchestrator"]): _usage(r) for r in rows}
+
+
+async def senders(db: Db, p: Plan) -> dict[tuple[int, int], frozenset[bytes]]:
+    """Distinct broadcaster hashes per (slice, location)."""
+    rows = await db.fetch(
+        _PARAMS
+        + """
+        SELECT slice, location_id, array_agg(DISTINCT sender) AS senders FROM (
+            SELECT h.slice, sh.location_id, sh.sender
+            FROM h JOIN stats_sender_hours sh ON sh.hour = h.hour
+            UNION ALL
+            SELECT m.slice, coalesce(nm.location_id, 0), s.sender
+            FROM m CROSS JOIN LATERAL (
+        SELECT * FROM node_minute_senders WHERE minute BETWEEN m.first AND m.last OFFSET 0
+    ) AS s
+            LEFT JOIN node_minutes nm ON nm.node = s.node AND nm.minute = s.minute
+        ) AS parts GROUP BY 1, 2
+        """,
+        *_args(p),
+    )
+    return {(r["slice"], r["location_id"]): frozenset(r["senders"]) for r in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class NodeNow:
+    """A node heard from in the last ``CURRENT_MINUTES`` minutes."""
+
+    node: int
+    orchestrator: str
+    location: int
+    last_minute: datetime
+    sessions: float | None  # latest sessions sample
+    capacity: float | None  # latest max-sessions sample
+
+
+async def current(db: Db, tick: datetime) -> list[NodeNow]:
+    rows = await db.fetch(
+        """
+        SELECT nm.node, n.orchestrator,
+               (array_agg(coalesce(nm.location_id, 0) ORDER BY nm.minute DESC))[1] AS location,
+               max(nm.minute) AS last_minute,
+               (array_agg(nm.sessions_last ORDER BY nm.minute DESC)
+                    FILTER (WHERE nm.sessions_last IS NOT NULL))[1] AS sessions,
+               (array_agg(nm.capacity ORDER BY nm.minute DESC)
+                    FILTER (WHERE nm.capacity IS NOT NULL))[1] AS capacity
+        FROM node_minutes nm JOIN nodes n ON n.id = nm.node
+        WHERE nm.minute BETWEEN $1 AND $2
+        GROUP BY nm.node, n.orchestrator
+        """,
+        tick - (CURRENT_MINUTES - 1) * MINUTE,
+        tick,
+    )
+    return [
+        NodeNow(
+            r["node"],
+            r["orchestrator"],
+            r["location"],
+            r["last_minute"],
+            r["sessions"],
+            r["capacity"],
+        )
+        for r in rows
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Registered:
+    address: str
+    active: bool
+    stake: float
+    location: int
+
+
+async def registry(db: Db) -> dict[str, Registered]:
+    rows = await db.fetch(
+        "SELECT address, active, total_stake::float8 AS stake, coalesce(location_id, 0) AS loc"
+        " FROM orchestrators"
+    )
+    return {r["address"]: Registered(r["address"], r["active"], r["stake"], r["loc"]) for r in rows}
+
+
+def code_sql(by: Grouping) -> str:
+    """SQL for the region code of locations row ``l`` (trusted input: an enum)."""
+    if by.level is None:
+        return "''"
+    if by.level is Level.CONTINENT:
+        return "l.continent"
+    if by.level is Level.COUNTRY:
+        return "l.country"
+    if by.level is Level.LIVEPEER_REGION:
+        return "l.livepeer_region"
+    return f"l.cells[{int(by.resolution) + 1}]"  # type: ignore[arg-type]
+
+
+async def peaks(db: Db, p: Plan, by: Grouping) -> dict[tuple[int, str], float]:
+    """Per (slice, region code): the highest one-minute sum of the region's sessions."""
+    code = code_sql(by)
+    rows = await db.fetch(
+        _PARAMS
+        + f"""
+        SELECT h.slice, rh.code, max(rh.peak) AS peak
+        FROM h JOIN stats_region_hours rh ON rh.level = $6 AND rh.hour = h.hour
+        GROUP BY 1, 2
+        UNION ALL
+        SELECT slice, code, max(total) FROM (
+            SELECT m.slice, nm.minute, {code} AS code, sum(coalesce(nm.sessions_avg, 0)) AS total
+            FROM m CROSS JOIN LATERAL (
+        SELECT * FROM node_minutes WHERE minute BETWEEN m.first AND m.last OFFSET 0
+    ) AS nm
+            LEFT JOIN locations l ON l.id = nm.location_id
+            WHERE {code} IS NOT NULL
+            GROUP BY 1, 2, 3
+        ) AS minutes GROUP BY 1, 2
+        """,
+        *_args(p),
+        by.key,
+    )
+    result: dict[tuple[int, str], float] = {}
+    for r in rows:
+        key = (r["slice"], r["code"])
+        result[key] = max(result.get(key, 0.0), r["peak"])
+    return result
+
+
+async def origins(db: Db, p: Plan) -> dict[tuple[int, str, str, str], float]:
+    """Pixels (millions) per (slice, origin country, origin cell, orchestrator)."""
+    rows = await db.fetch(
+        _PARAMS
+        + """
+        SELECT slice, country, cell, orchestrator, sum(mil_pixels) AS mil_pixels FROM (
+            SELECT h.slice, oh.country, oh.cell, n.orchestrator, oh.mil_pixels
+            FROM h JOIN stats_origin_hours oh ON oh.hour = h.hour
+            JOIN nodes n ON n.id = oh.node
+            UNION ALL
+            SELECT m.slice, o.country, o.cell, n.orchestrator, o.mil_pixels
+            FROM m CROSS JOIN LATERAL (
+        SELECT * FROM node_minute_origins WHERE minute BETWEEN m.first AND m.last OFFSET 0
+    ) AS o
+            JOIN nodes n ON n.id = o.node
+        ) AS parts GROUP BY 1, 2, 3, 4
+        """,
+        *_args(p),
+    )
+    return {(r["slice"], r["country"], r["cell"], r["orchestrator"]): r["mil_pixels"] for r in rows}
+
+
+@dataclass(slots=True)
+class NodeUsage:
+    """One node's figures per slice, for per-node views."""
+
+    name: str
+    location: int  # where its latest minute up to the tick placed it
+    last_minute: datetime | None
+    usage: dict[int, Usage] = field(default_factory=dict)
+    peak: dict[int, float] = field(default_factory=dict)
+    senders: dict[int, frozenset[bytes]] = field(default_factory=dict)
+
+
+async def node_usage(db: Db, p: Plan, orchestrator: str, tick: datetime) -> dict[int, NodeUsage]:
+    """Per node of ``orchestrator``: figures, peak sessions and broadcasters per slice."""
+    filters = {"hour_filter": "nh.orchestrator = $6", "minute_filter": "n.orchestrator = $6"}
+    rows = await db.fetch(
+        _PARAMS
+        + f"SELECT slice, node, {_USAGE_COLUMNS}, max(sessions_peak) AS peak FROM ("
+        + _USAGE_PARTS.format(**filters)
+        + ") AS parts GROUP BY 1, 2",
+        *_args(p),
+        orchestrator,
+    )
+    sender_rows = await db.fetch(
+        _PARAMS
+        + """
+        SELECT slice, node, array_agg(DISTINCT sender) AS senders FROM (
+            SELECT h.slice, sh.node, sh.sender
+            FROM h JOIN stats_sender_hours sh ON sh.hour = h.hour
+            JOIN nodes n ON n.id = sh.node WHERE n.orchestrator = $6
+            UNION ALL
+            SELECT m.slice, s.node, s.sender
+            FROM m CROSS JOIN LATERAL (
+        SELECT * FROM node_minute_senders WHERE minute BETWEEN m.first AND m.last OFFSET 0
+    ) AS s
+            JOIN nodes n ON n.id = s.node WHERE n.orchestrator = $6
+        ) AS parts GROUP BY 1, 2
+        """,
+        *_args(p),
+        orchestrator,
+    )
+    node_rows = await db.fetch(
+        """
+        SELECT n.id, n.name, coalesce(latest.location_id, 0) AS location, latest.minute
+        FROM nodes n
+        LEFT JOIN LATERAL (
+            SELECT nm.location_id, nm.minute FROM node_minutes nm
+            WHERE nm.node = n.id AND nm.minute <= $2
+            ORDER BY nm.minute DESC LIMIT 1
+        ) AS latest ON true
+        WHERE n.orchestrator = $1
+        """,
+        orchestrator,
+        tick,
+    )
+    nodes = {r["id"]: NodeUsage(r["name"], r["location"], r["minute"]) for r in node_rows}
+    for r in rows:
+        if r["node"] in nodes:
+            nodes[r["node"]].usage[r["slice"]] = _usage(r)
+            nodes[r["node"]].peak[r["slice"]] = r["peak"]
+    for r in sender_rows:
+        if r["node"] in nodes:
+            nodes[r["node"]].senders[r["slice"]] = frozenset(r["senders"])
+    return nodes
+
+
+def window_plan(tick: datetime, dirty: frozenset[datetime]) -> Plan:
+    return plan(slices(tick), dirty)
+
+
+def earliest(tick: datetime) -> datetime:
+    """The first minute any window at ``tick`` reads."""
+    return WINDOWS[-1].start(tick)

@@ -1,0 +1,46 @@
+"""Refusals the auth layer raises, each with the machine-readable code callers act on.
+
+The same exception serves both surfaces: graphql-core copies an exception's
+``extensions`` into the GraphQL error it reports (so a resolver can simply raise
+one), and the ``/graphql`` gate turns ``status`` into the HTTP status when a request is
+refused before any GraphQL runs."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+ErrorCode = Literal["UNAUTHENTICATED", "FORBIDDEN", "BAD_USER_INPUT"]
+
+
+class AuthError(Exception):
+    code: ClassVar[ErrorCode]
+    status: ClassVar[int]
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    @property
+    def extensions(self) -> dict[str, object]:
+        return {"code": self.code}
+
+
+class Unauthenticated(AuthError):
+    """No valid credentials: none given where needed, or unknown, ended or revoked."""
+
+    code = "UNAUTHENTICATED"
+    status = 401
+
+
+class Forbidden(AuthError):
+    """Valid credentials that do not allow this (wrong scope, origin or role)."""
+
+    code = "FORBIDDEN"
+    status = 403
+
+
+class BadUserInput(AuthError):
+    """An argument the caller can fix."""
+
+    code = "BAD_USER_INPUT"
+    status = 400

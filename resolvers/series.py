@@ -1,0 +1,126 @@
+"""Root field ``series``: one figure over time, for charts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import h3
+import strawberry
+
+from api.stats import series as stats_series
+from api.stats.load import read
+from api.stats.places import NETWORK, Grouping, Level, grouping, valid_code
+from api.stats.ticks import ticks_for
+from auth.errors import BadUserInput
+from auth.precision import Rule, View, public_step
+from resolvers.access import tick_of, view_of
+from resolvers.context import Context
+from resolvers.precision import precise_field, precise_resolver
+from resolvers.stats_types import Precision, RegionLevel
+
+SeriesMetric = strawberry.enum(
+    stats_series.Metric,
+    name="SeriesMetric",
+    description=(
+        "What a series shows per bucket: STREAMS (summed sessions averaged over the"
+        " bucket's minutes), MAX_STREAMS (highest one-minute sum), CAPACITY (summed"
+        " max sessions averaged over the minutes), BROADCASTERS (distinct senders),"
+        " PIXELS_PER_SECOND, TRANSCODED_MINUTES, SEGMENTS."
+    ),
+)
+
+
+@strawberry.type(description="One bucket of a series.")
+class Point:
+    time: datetime = precise_field(Rule.EXACT, description="Start of the bucket.")
+    value: float | None = precise_field(
+        Rule.BY_METRIC,
+        description="The metric over the bucket (up to `asOf` for the last one).",
+    )
+    precision: Precision = precise_field(Rule.LABEL, description="EXACT, COARSENED or SUPPRESSED.")
+    is_count: strawberry.Private[bool] = True
+    withheld: strawberry.Private[bool] = False
+
+    def withheld_field(self, name: str) -> bool:
+        return self.withheld and name == "value"
+
+
+def _target(level: Level | None, code: str | None, view: View) -> tuple[Grouping, str]:
+    if level is None and code is None:
+        return NETWORK, ""
+    if level is None or code is None:
+        raise BadUserInput("give both level and code for a region, or neither for the network")
+    canonical = valid_code(level, code)
+    if canonical is None:
+        raise BadUserInput(f"{code!r} is not a {level.value} code")
+    if level is not Level.CELL:
+        return grouping(level), canonical
+    resolution = h3.get_resolution(canonical)
+    if view.public and resolution > view.max_resolution:
+        raise BadUserInput(
+            f"the public view has cells of resolution {view.max_resolution} or coarser;"
+            f" {canonical} is resolution {resolution} (sign in for finer)"
+        )
+    return grouping(level, resolution), canonical
+
+
+@strawberry.type
+class SeriesQuery:
+    @precise_resolver(
+        Rule.OBJECT,
+        description=(
+            "A metric of the network (no level and code) or of one region, in buckets of"
+            " `step` seconds (a whole number of minutes) aligned to multiples of the step"
+            " since 1970, from the bucket holding `from` up to `to` (excluded) or `asOf`."
+            " At most 1,000 points; steps that are not whole hours cover at most 7 days."
+            " The public view gets steps of whole hours, at least one (a smaller step is"
+            " rounded up), and points with too few reporting orchestrators withheld."
+        ),
+    )
+    async def series(
+        self,
+        info: strawberry.Info[Context, None],
+        metric: SeriesMetric,  # type: ignore[valid-type]
+        level: RegionLevel | None = None,  # type: ignore[valid-type]
+        code: str | None = None,
+        *,
+        from_: Annotated[datetime, strawberry.argument(name="from")],
+        to: datetime,
+        step: Annotated[int, strawberry.argument(description="Seconds per point.")],
+    ) -> list[Point]:
+        context = info.context
+        view = view_of(context)
+        by, region = _target(level, code, view)
+        if view.public:
+            step = public_step(step)
+        try:
+            req = stats_series.request(metric, by, region, from_, to, step)
+        except stats_series.SeriesError as exc:
+            raise BadUserInput(str(exc)) from None
+        tick = tick_of(context)
+        services = context.services
+        found = await ticks_for(services).memo(
+            tick, ("series", req), lambda t: read(services.db, stats_series.points, req, t)
+        )
+        k = view.min_orchestrators
+        out = []
+        for p in found:
+            withheld = view.public and 0 < p.contributors < k
+            precision = (
+                Precision.EXACT
+                if view.precise
+                else Precision.SUPPRESSED
+                if withheld
+                else Precision.COARSENED
+            )
+            out.append(
+                Point(
+                    time=p.time,
+                    value=p.value,
+                    precision=precision,
+                    is_count=metric.is_count,
+                    withheld=withheld,
+                )
+            )
+        return out

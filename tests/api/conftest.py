@@ -1,0 +1,1 @@
+from tests.stats_fixtures import *  # noqa: F403 - the statistics API fixtures
