@@ -32,7 +32,7 @@ def create_app(
     collector's reach: under load, full collections over the long-lived schema and
     module objects otherwise pause the process ~90 ms every second. Only for a
     process that serves one app for its lifetime."""
-    run = default_workers() if workers is None else list(workers)
+    run = default_workers(settings) if workers is None else list(workers)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -4,13 +4,19 @@ graphql-transport-ws subscriptions on the same path.
 In front of strawberry sits the response cache (``api.cache``): an anonymous query
 already answered for the current tick is sent from the cache without running GraphQL.
 Each request is pinned to one tick (``api.stats.ticks``) before anything runs, so the
-cached body and the figures in it always belong to the same tick."""
+cached body and the figures in it always belong to the same tick.
+
+A WebSocket connection is authenticated at its handshake; no operation starts on it
+once that credential has ended (``_TransportWS``), and running subscriptions follow it
+themselves (``auth.watch``)."""
 
 from __future__ import annotations
 
 import functools
 import json
+import logging
 
+import orjson
 from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
@@ -19,21 +25,52 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from strawberry.types import ExecutionResult
 
 from api.cache import MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, Cached, cache_for, request_key
 from api.services import Services
 from api.stats.ticks import ticks_for
 from auth.identity import identify
-from resolvers.access import prepare
+from auth.watch import seconds_left
+from resolvers.access import identity_of, prepare
 from resolvers.context import Context
 from resolvers.limits import add_codes
 from resolvers.schema import schema
 
 _TICK = "lpm.tick"
 
+log = logging.getLogger(__name__)
+
+
+class _TransportWS(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws that starts no operation (query, mutation or subscription)
+    once the credential of the connection has ended: one check per operation. The
+    operation gets an ``error`` message, UNAUTHENTICATED; the connection stays, so its
+    other operations end on their own terms."""
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        if self.connection_acknowledged and message["id"] not in self.operations:
+            try:
+                await seconds_left(self.context.services, identity_of(self.context))
+            except Exception as exc:  # ended, or the stores cannot say: nothing runs
+                error = GraphQLError(str(exc), original_error=exc)
+                add_codes([error])  # UNAUTHENTICATED, SERVICE_UNAVAILABLE or internal
+                if error.extensions["code"] == "INTERNAL_SERVER_ERROR":
+                    log.exception("cannot check a WebSocket's credential", exc_info=exc)
+                await self.send_message(
+                    {"id": message["id"], "type": "error", "payload": [error.formatted]}
+                )
+                return
+        await super().handle_subscribe(message)
+
 
 class GraphQLApp(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = _TransportWS
+
     def __init__(self, allowed_origins: tuple[str, ...]) -> None:
         super().__init__(
             schema,
@@ -53,6 +90,11 @@ class GraphQLApp(GraphQL[Context, None]):
         )
         await prepare(context, tick=request.scope.get(_TICK))
         return context
+
+    def encode_json(self, data: object) -> bytes:
+        # orjson: a tenth of json.dumps' time on a dashboard answer (~9 % of a
+        # signed-in request). Non-finite floats become null, which JSON can carry.
+        return orjson.dumps(data)
 
     async def process_result(
         self, request: Request, result: ExecutionResult

@@ -47,9 +47,17 @@ class Settings(BaseSettings):
     ingest_samples_per_second: int = Field(default=5000, gt=0)
     ingest_max_series: int = Field(default=20000, gt=0)
     ingest_max_body_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    # SIWE nonces per client address (a token bucket) and outstanding in all; the
+    # defaults are explained in auth/nonces.py.
+    nonce_burst: int = Field(default=10, gt=0)
+    nonce_per_minute: int = Field(default=5, gt=0)
+    nonce_max_pending: int = Field(default=100_000, gt=0)
     session_ttl_seconds: int = Field(default=7 * 24 * 3600, gt=0)
     cookie_samesite: str = Field(default="none", pattern="^(?i:lax|strict|none)$")
     redis_prefix: str = "lpm:"
+    # False: this process serves requests only; the once-per-deployment work (rollup,
+    # partitions, hourly tables) runs in the processes that keep it on.
+    background_workers: bool = True
 
     @field_validator("cors_origins", mode="before")
     @classmethod

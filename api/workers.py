@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from api.ingest.partitions import partitions_worker
 from api.ingest.rollup import rollup_worker
 from api.services import Services
+from api.settings import Settings
 from api.stats.hours import refresh_hours
 from api.stats.ticks import follow_rollups
 
@@ -22,7 +23,12 @@ log = logging.getLogger(__name__)
 Worker = Callable[[Services], Awaitable[None]]
 
 
-def default_workers() -> list[Worker]:
+def default_workers(settings: Settings | None = None) -> list[Worker]:
+    """What a process runs; with ``LPM_BACKGROUND_WORKERS=0`` only what every process
+    needs to answer requests (following the rollup ticks), none of the deployment-wide
+    work."""
+    if settings is not None and not settings.background_workers:
+        return [follow_rollups]
     return [partitions_worker, rollup_worker, follow_rollups, refresh_hours]
 
 

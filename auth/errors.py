@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-ErrorCode = Literal["UNAUTHENTICATED", "FORBIDDEN", "BAD_USER_INPUT"]
+ErrorCode = Literal["UNAUTHENTICATED", "FORBIDDEN", "BAD_USER_INPUT", "RATE_LIMITED"]
 
 
 class AuthError(Exception):
@@ -44,3 +44,19 @@ class BadUserInput(AuthError):
 
     code = "BAD_USER_INPUT"
     status = 400
+
+
+class RateLimited(AuthError):
+    """Too many requests from this caller, or for the whole service; trying again
+    after ``retry_after`` seconds can succeed (HTTP surfaces send it as Retry-After)."""
+
+    code = "RATE_LIMITED"
+    status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    @property
+    def extensions(self) -> dict[str, object]:
+        return {"code": self.code, "retryAfter": self.retry_after}

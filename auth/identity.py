@@ -17,6 +17,7 @@ Credentials, in order:
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Literal
 
@@ -130,6 +131,27 @@ async def _live_token_exists(services: Services, token: str) -> bool:
     )
 
 
+# A precise standing (registered, and delivering where LPM_RECIPROCITY asks for it) is
+# trusted this long without asking PostgreSQL again. Otherwise every signed-in request
+# holds a pool connection for one query, and with more requests in flight than pool
+# connections their queue set the tail latency of the signed-in dashboard. Anything
+# less than precise is re-read every time, so registering or starting to deliver
+# counts at once; losing the standing counts within this many seconds.
+STANDING_SECONDS = 30.0
+_STANDING_ENTRIES = 10_000
+_precise_until: dict[tuple[str, str], float] = {}
+
+
+def _remember_precise(key: tuple[str, str]) -> None:
+    now = time.monotonic()
+    if len(_precise_until) >= _STANDING_ENTRIES:
+        for stale in [k for k, until in _precise_until.items() if until <= now]:
+            del _precise_until[stale]
+        if len(_precise_until) >= _STANDING_ENTRIES:
+            _precise_until.clear()
+    _precise_until[key] = now + STANDING_SECONDS
+
+
 async def orchestrator_identity(
     services: Services,
     address: str,
@@ -139,6 +161,9 @@ async def orchestrator_identity(
     token_id: int | None = None,
 ) -> Identity:
     """The identity of registered orchestrator ``address``, reciprocity applied."""
+    key = (services.key(), address)
+    if _precise_until.get(key, 0.0) > time.monotonic():
+        return Identity("ORCHESTRATOR", address, via=via, token_id=token_id, session=session)
     row = await services.db.fetchrow(
         """
         SELECT EXISTS (SELECT 1 FROM orchestrators WHERE address = $1) AS registered,
@@ -153,6 +178,8 @@ async def orchestrator_identity(
     downgraded = None
     if services.settings.reciprocity and not row["delivering"]:
         downgraded = RECIPROCITY_MESSAGE
+    else:
+        _remember_precise(key)
     return Identity(
         "ORCHESTRATOR",
         address,

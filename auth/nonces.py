@@ -3,7 +3,27 @@
 A nonce is what makes a signed sign-in message worthless to anybody who intercepts
 it: the message names the nonce, and the nonce is deleted the moment a signature
 over it is accepted. Redis (not process memory) holds them so any API process can
-verify a nonce another one issued."""
+verify a nonce another one issued.
+
+Issuing is limited, since every nonce costs Redis memory for ``NONCE_TTL`` whether or
+not anybody signs with it:
+
+* per client (``api.ratelimit.client_key``: a keyed hash of the address, never the
+  address), a token bucket: ``LPM_NONCE_BURST`` (10) at once, then
+  ``LPM_NONCE_PER_MINUTE`` (5). One sign-in takes one nonce; a wallet that asks again
+  on every retry, reconnect or tab still stays far below 10, and someone retrying
+  keeps getting one every 12 s. One address can so hold at most 10 + 5 * 10 = 60
+  pending nonces.
+* in all, ``LPM_NONCE_MAX_PENDING`` (100,000) nonces issued and neither used nor
+  expired, counted in a sorted set scored by expiry. However many addresses ask,
+  Redis holds no more (about 220 bytes each: some 22 MB). The few hundred
+  orchestrators' sign-ins use a tiny fraction; reaching the cap, which refuses
+  everybody until nonces expire, takes some 1,700 addresses (IPv6: /64 networks)
+  each asking as fast as it may.
+
+Over a limit, ``issue_nonce`` raises ``RateLimited`` with the seconds until a nonce
+can be had: the client's bucket refilling, or the oldest pending nonce expiring. A
+refused request consumes nothing."""
 
 from __future__ import annotations
 
@@ -12,10 +32,47 @@ from datetime import UTC, datetime, timedelta
 
 import siwe
 
+from api.ratelimit import Script
 from api.services import Services
+from auth.errors import RateLimited
 
 # Also the longest a signed message may wait between its Issued At and its use.
 NONCE_TTL = timedelta(minutes=10)
+
+_OK, _CLIENT_LIMIT, _PENDING_LIMIT, _TAKEN = 0, 1, 2, 3
+
+# KEYS: the nonce, the pending set, the client's bucket (absent: no per-client limit).
+# ARGV: nonce, TTL, max pending, rate per second, burst.
+_ISSUE = Script("""
+local now = clock()
+local ttl, max_pending = tonumber(ARGV[2]), tonumber(ARGV[3])
+local tokens, rate, burst
+if #KEYS > 2 then
+  rate, burst = tonumber(ARGV[4]), tonumber(ARGV[5])
+  tokens = bucket_level(KEYS[3], rate, burst, now)
+  if tokens < 1 then
+    return {1, bucket_wait(1, tokens, rate)}
+  end
+end
+
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+if redis.call('ZCARD', KEYS[2]) >= max_pending then
+  local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+  return {2, math.max(1, math.ceil(tonumber(oldest[2]) - now))}
+end
+
+-- NX: a collision of two 17-character random nonces is astronomically unlikely, but
+-- must never let two clients share one.
+if not redis.call('SET', KEYS[1], '1', 'EX', ttl, 'NX') then
+  return {3, 0}
+end
+redis.call('ZADD', KEYS[2], now + ttl, ARGV[1])
+redis.call('EXPIRE', KEYS[2], ttl + 60)
+if tokens then
+  bucket_take(KEYS[3], tokens - 1, rate, burst, now)
+end
+return {0, 0}
+""")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,16 +91,46 @@ def _key(services: Services, nonce: str) -> str:
     return services.key("siwe-nonce", nonce)
 
 
-async def issue_nonce(services: Services) -> Challenge:
-    now = datetime.now(UTC).replace(microsecond=0)
-    nonce = siwe.generate_nonce()
-    # NX: a collision of two 17-character random nonces is astronomically unlikely,
-    # but must never let two clients share one.
-    while not await services.redis.set(
-        _key(services, nonce), b"1", ex=int(NONCE_TTL.total_seconds()), nx=True
-    ):
-        nonce = siwe.generate_nonce()
+def _pending_key(services: Services) -> str:
+    return services.key("siwe-pending")
+
+
+def bucket_key(services: Services, client: str) -> str:
+    """The Redis key of ``client``'s nonce bucket (``client`` is already a keyed hash)."""
+    return services.key("siwe-rate", client)
+
+
+async def issue_nonce(services: Services, client: str | None = None) -> Challenge:
+    """A new nonce for ``client``, the ``api.ratelimit.client_key`` of who asks.
+
+    Without ``client`` (callers inside the service, tests) only the cap on pending
+    nonces applies. Raises ``RateLimited`` over either limit."""
     settings = services.settings
+    now = datetime.now(UTC).replace(microsecond=0)
+    limits = [
+        int(NONCE_TTL.total_seconds()),
+        settings.nonce_max_pending,
+        settings.nonce_per_minute / 60,
+        settings.nonce_burst,
+    ]
+    bucket = [] if client is None else [bucket_key(services, client)]
+    while True:
+        nonce = siwe.generate_nonce()
+        keys = [_key(services, nonce), _pending_key(services), *bucket]
+        status, wait = (int(v) for v in await _ISSUE(services.redis, keys, [nonce, *limits]))
+        if status != _TAKEN:
+            break
+    if status == _CLIENT_LIMIT:
+        raise RateLimited(
+            f"too many sign-in nonces requested from your address (at most "
+            f"{settings.nonce_burst} at once, then {settings.nonce_per_minute} a minute);"
+            f" retry in {wait} s",
+            wait,
+        )
+    if status == _PENDING_LIMIT:
+        raise RateLimited(
+            f"too many sign-ins are in progress on this service; retry in {wait} s", wait
+        )
     return Challenge(
         nonce=nonce,
         domain=settings.siwe_domain,
@@ -61,4 +148,8 @@ async def nonce_pending(services: Services, nonce: str) -> bool:
 
 async def consume_nonce(services: Services, nonce: str) -> bool:
     """Use ``nonce`` up; True for exactly one caller even when many race for it."""
-    return await services.redis.delete(_key(services, nonce)) == 1
+    async with services.redis.pipeline(transaction=True) as pipe:
+        pipe.delete(_key(services, nonce))
+        pipe.zrem(_pending_key(services), nonce)  # a used nonce no longer counts
+        deleted, _ = await pipe.execute()
+    return deleted == 1

@@ -7,6 +7,7 @@ SHA-256 of it, so a copy of Redis (a dump, a replica) does not let anybody sign 
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -15,6 +16,9 @@ from starlette.responses import Response
 
 from api.services import Services
 from api.settings import Settings
+from auth.revocations import announce, session_credential
+
+log = logging.getLogger(__name__)
 
 # Tells a session token from an API token at a glance (and without a database query).
 SESSION_PREFIX = "lpms_"
@@ -57,9 +61,27 @@ async def session_address(services: Services, token: str) -> str | None:
     return value.decode() if value is not None else None
 
 
+async def session_seconds_left(services: Services, sid: str) -> float | None:
+    """How long the session whose ``session_id`` is ``sid`` has left; None once it
+    ended or expired (one Redis round trip)."""
+    milliseconds = await services.redis.pttl(_key(services, sid))
+    if milliseconds == -2:  # no such key
+        return None
+    return milliseconds / 1000 if milliseconds >= 0 else float("inf")
+
+
 async def end_session(services: Services, sid: str) -> bool:
-    """End the session whose ``session_id`` is ``sid``; True if it was still open."""
-    return await services.redis.delete(_key(services, sid)) == 1
+    """End the session whose ``session_id`` is ``sid``; True if it was still open.
+
+    Subscriptions opened with it, on any process, are told (``auth.revocations``)."""
+    ended = await services.redis.delete(_key(services, sid)) == 1
+    if ended:
+        try:
+            await announce(services.db, session_credential(sid))
+        except Exception as exc:  # the session has ended all the same
+            # Its subscriptions notice before their next push instead of at once.
+            log.warning("cannot announce a session's end: %s: %s", type(exc).__name__, exc)
+    return ended
 
 
 def set_session_cookie(response: Response, settings: Settings, session: Session) -> None:

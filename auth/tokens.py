@@ -20,6 +20,7 @@ from typing import Literal
 import asyncpg
 
 from api.services import Services
+from auth.revocations import CHANNEL, TOKEN_PREFIX
 
 log = logging.getLogger(__name__)
 
@@ -167,16 +168,37 @@ async def revoke_token(
         where, key = "token_hash = $1", hash_secret(id_or_secret)
     else:
         raise TokenError("expected a token id (a number) or a token (lpm_...)")
+    # The NOTIFY tells every process's open subscriptions (``auth.revocations``); it is
+    # delivered when the revocation commits, from whichever process or command ran it.
     revoked = await conn.fetchval(
         f"""
-        UPDATE api_tokens SET revoked_at = now()
-        WHERE {where} AND revoked_at IS NULL AND ($2::text IS NULL OR orchestrator = $2)
-        RETURNING id
+        WITH revoked AS (
+            UPDATE api_tokens SET revoked_at = now()
+            WHERE {where} AND revoked_at IS NULL AND ($2::text IS NULL OR orchestrator = $2)
+            RETURNING id
+        )
+        SELECT id, pg_notify($3::text, $4::text || id) FROM revoked
         """,
         key,
         owner,
+        CHANNEL,
+        TOKEN_PREFIX,
     )
     return revoked is not None
+
+
+async def token_is_live(
+    conn: asyncpg.Connection | asyncpg.Pool, token_id: int, scope: Scope
+) -> bool:
+    """True while token ``token_id`` exists, is not revoked and carries ``scope``."""
+    return bool(
+        await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM api_tokens"
+            " WHERE id = $1 AND revoked_at IS NULL AND $2 = ANY (scopes))",
+            token_id,
+            scope,
+        )
+    )
 
 
 async def list_tokens(

@@ -1,6 +1,6 @@
 """Signing in and out, and what a signed-in orchestrator manages: API tokens, node
 locations, sharing, erasure. Every refusal carries ``extensions.code``
-(UNAUTHENTICATED, FORBIDDEN or BAD_USER_INPUT)."""
+(UNAUTHENTICATED, FORBIDDEN, BAD_USER_INPUT, or RATE_LIMITED with ``retryAfter``)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from api.account import nodes as account_nodes
 from api.account import sharing as account_sharing
 from api.account.erasure import erase_orchestrator_data
 from api.locate import declared
+from api.ratelimit import client_key
 from auth import tokens
 from auth.errors import BadUserInput, Forbidden, Unauthenticated
 from auth.identity import Identity, orchestrator_identity
@@ -103,9 +104,14 @@ def _parse_id(value: str, what: str) -> int:
 
 @strawberry.type
 class AccountMutation:
-    @_mutation(description="A single-use nonce for a Sign-In with Ethereum message.")
+    @_mutation(
+        description="A single-use nonce for a Sign-In with Ethereum message. Limited per"
+        " client address and in all: over a limit the error's extensions.code is"
+        " RATE_LIMITED and extensions.retryAfter the seconds to wait."
+    )
     async def request_nonce(self, info: Info) -> NoncePayload:
-        challenge = await issue_nonce(info.context.services)
+        services = info.context.services
+        challenge = await issue_nonce(services, client_key(services.secret, info.context.request))
         return NoncePayload(
             nonce=challenge.nonce,
             domain=challenge.domain,

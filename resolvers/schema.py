@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from resolvers.account import AccountMutation
+from resolvers.execution import PlainFieldExecution
 from resolvers.statistics import EXTENSIONS, StatisticsQuery, Subscription
 from resolvers.viewer import ViewerQuery
 
@@ -20,7 +21,11 @@ class Mutation(AccountMutation):
 
 
 schema = strawberry.Schema(
-    query=Query, mutation=Mutation, subscription=Subscription, extensions=EXTENSIONS
+    query=Query,
+    mutation=Mutation,
+    subscription=Subscription,
+    extensions=EXTENSIONS,
+    execution_context_class=PlainFieldExecution,
 )
 
 

@@ -57,7 +57,10 @@ def run(args: argparse.Namespace) -> int:
         workers = None
         if args.demo:
             options = DemoOptions(backfill_seconds=DEFAULT_BACKFILL_SECONDS)
-            workers = [*default_workers(), demo_worker(loopback_url(args.host, args.port), options)]
+            workers = [
+                *default_workers(settings),
+                demo_worker(loopback_url(args.host, args.port), options),
+            ]
         config = uvicorn.Config(
             create_app(settings, workers=workers, freeze_gc=True),
             host=args.host,

@@ -8,36 +8,32 @@ One Lua script admits or refuses a whole request atomically:
   ``LPM_INGEST_MAX_SERIES``. Each process reports a series at most every
   ``REPORT_EVERY_SECONDS``, so a steady request costs one small script call.
 
-A refused request consumes nothing. The clock is Redis's, the same for all processes.
+A refused request consumes nothing. The bucket is the shared one of ``api.ratelimit``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from redis.commands.core import AsyncScript
-
+from api.ratelimit import Refusal, Script
 from api.services import Services
+
+__all__ = ["Limiter", "Refusal"]
 
 BURST_SECONDS = 300
 ACTIVE_WINDOW_SECONDS = 3600
 REPORT_EVERY_SECONDS = 300
 SERIES_RETRY_AFTER_SECONDS = 60
 
-_ADMIT = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1e6
+_ADMIT = Script("""
+local now = clock()
 local rate, burst, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local window, max_series = tonumber(ARGV[4]), tonumber(ARGV[5])
 
-local bucket = redis.call('HMGET', KEYS[1], 'tokens', 'at')
-local tokens = tonumber(bucket[1]) or burst
-local at = tonumber(bucket[2]) or now
-tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+local tokens = bucket_level(KEYS[1], rate, burst, now)
 local need = math.min(cost, burst)
 if need > tokens then
-  return {1, tostring(math.ceil((need - tokens) / rate))}
+  return {1, tostring(bucket_wait(need, tokens, rate))}
 end
 
 if #ARGV > 5 then
@@ -55,25 +51,14 @@ if #ARGV > 5 then
   redis.call('EXPIRE', KEYS[2], math.ceil(window) + 60)
 end
 
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens - need), 'at', tostring(now))
-redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 60)
+bucket_take(KEYS[1], tokens - need, rate, burst, now)
 return {0, '0'}
-"""
-
-
-@dataclass(frozen=True, slots=True)
-class Refusal:
-    reason: str
-    """``rate_limit`` or ``series_limit``."""
-    retry_after: int
-    message: str
+""")
 
 
 class Limiter:
-    """Admits requests against one deployment's limits (see module docstring)."""
-
-    def __init__(self) -> None:
-        self._script: AsyncScript | None = None
+    """Admits requests against one deployment's limits (see module docstring). A
+    ``Refusal``'s reason is ``rate_limit`` or ``series_limit``."""
 
     async def admit(
         self, services: Services, orchestrator: str, samples: int, series: Sequence[bytes]
@@ -81,15 +66,14 @@ class Limiter:
         """None when the request may be stored; a ``Refusal`` otherwise. ``series`` are
         the digests of series due a report (seen first or long ago by this process)."""
         settings = services.settings
-        if self._script is None:
-            self._script = services.redis.register_script(_ADMIT)
         rate = settings.ingest_samples_per_second
-        status, detail = await self._script(
-            keys=[
+        status, detail = await _ADMIT(
+            services.redis,
+            [
                 services.key("ingest", "rate", orchestrator),
                 services.key("ingest", "series", orchestrator),
             ],
-            args=[
+            [
                 rate,
                 rate * BURST_SECONDS,
                 samples,

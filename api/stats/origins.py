@@ -82,8 +82,7 @@ class Origins:
 
     def withheld(self, k: int, max_resolution: int) -> frozenset[tuple[Window, Grouping, str]]:
         """Origins the public view withholds (``api.stats.disclosure``; no network total
-        of origins is published, so only continents over countries and coarser over
-        finer cells are nested pairs)."""
+        of origins is published)."""
         key = (k, max_resolution)
         if key not in self._withheld:
             self._withheld[key] = self._protect(k, min(max_resolution, ORIGIN_RESOLUTION))
@@ -97,8 +96,6 @@ class Origins:
             grouping(Level.LIVEPEER_REGION),
             *cells,
         ]
-        pairs = [(grouping(Level.CONTINENT), grouping(Level.COUNTRY))]
-        pairs += [(a, b) for a in cells for b in cells if a.resolution < b.resolution]  # type: ignore[operator]
         parts: list[dict[Atom, set[str]]] = [defaultdict(set) for _ in WINDOWS]
         for (slice_, country, cell, orchestrator), _ in self.rows.items():
             parts[slice_][(country, cell)].add(orchestrator)
@@ -111,4 +108,4 @@ class Origins:
             [{a: frozenset(w) for a, w in p.items()} for p in parts],
             [w.slices for w in WINDOWS],
         )
-        return frozenset((WINDOWS[w], g, c) for w, g, c in protect(table, groupings, pairs, k))
+        return frozenset((WINDOWS[w], g, c) for w, g, c in protect(table, groupings, k))

@@ -81,19 +81,8 @@ def public_groupings(max_resolution: int) -> list[Grouping]:
     ]
 
 
-def nested_pairs(groupings: list[Grouping]) -> list[tuple[Grouping, Grouping]]:
-    """(parent, child) levels whose regions nest: the network over all, continents
-    over countries, coarser cells over finer ones."""
-    pairs = [(NETWORK, g) for g in groupings if g != NETWORK]
-    pairs.append((grouping(Level.CONTINENT), grouping(Level.COUNTRY)))
-    cells = [g for g in groupings if g.level is Level.CELL]
-    pairs += [(a, b) for a in cells for b in cells if a.resolution < b.resolution]  # type: ignore[operator]
-    return pairs
-
-
 def _disclose(snap: Snapshot, k: int, max_resolution: int) -> Withheld:
     groupings = public_groupings(max_resolution)
-    pairs = nested_pairs(groupings)
     codes: dict[int, dict[Grouping, str]] = {0: {NETWORK: ""}}
     for place in snap.places.values():
         codes[place.id] = {g: code for g in groupings if (code := place.code(g)) is not None}
@@ -102,7 +91,7 @@ def _disclose(snap: Snapshot, k: int, max_resolution: int) -> Withheld:
     for node in snap.current:
         now[node.location].add(node.orchestrator)
     current_table = Table(codes, [{a: frozenset(w) for a, w in now.items()}], [(0,)])
-    current = protect(current_table, groupings, pairs, k)
+    current = protect(current_table, groupings, k)
 
     reporting: list[dict[int, set[str]]] = [defaultdict(set) for _ in WINDOWS]
     paying: list[dict[int, set[str]]] = [defaultdict(set) for _ in WINDOWS]
@@ -114,11 +103,11 @@ def _disclose(snap: Snapshot, k: int, max_resolution: int) -> Withheld:
     window_table = Table(
         codes, [{a: frozenset(w) for a, w in s.items()} for s in reporting], windows
     )
-    window = protect(window_table, groupings, pairs, k)
+    window = protect(window_table, groupings, k)
     # Distinct counts do not add up, so subtraction recovers nothing exactly: primary
     # suppression only.
     sender_table = Table(codes, [{a: frozenset(w) for a, w in s.items()} for s in paying], windows)
-    broadcasters = protect(sender_table, groupings, [], k, window_differences=False)
+    broadcasters = protect(sender_table, groupings, k, audit=False)
     return Withheld(
         current=frozenset((g, c) for _, g, c in current),
         window=frozenset((WINDOWS[w], g, c) for w, g, c in window),

@@ -92,3 +92,11 @@ def test_secret_is_generated_once_and_kept(tmp_path: Path) -> None:
     assert len(first) == 64
     assert (tmp_path / "secret").stat().st_mode & 0o777 == 0o600
     assert load_settings(data_dir=tmp_path, secret="given").secret_key() == b"given"
+
+
+def test_nonce_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    s = load_settings()
+    assert (s.nonce_burst, s.nonce_per_minute, s.nonce_max_pending) == (10, 5, 100_000)
+    monkeypatch.setenv("LPM_NONCE_PER_MINUTE", "0")
+    with pytest.raises(ConfigError, match=r"^LPM_NONCE_PER_MINUTE: Input should be greater than 0"):
+        load_settings()

@@ -165,6 +165,51 @@ async def test_request_nonce_payload(client: httpx.AsyncClient) -> None:
     assert datetime.fromisoformat(payload["expirationTime"]) - issued == timedelta(minutes=10)
 
 
+# uvicorn trusts X-Forwarded-For from loopback: the test plays a reverse proxy.
+CLIENT_A = {"X-Forwarded-For": "203.0.113.7"}
+CLIENT_B = {"X-Forwarded-For": "2001:db8:1:2::7"}
+NONCE = "mutation { requestNonce { nonce } }"
+
+
+async def test_request_nonce_is_limited_per_client(client: httpx.AsyncClient) -> None:
+    # The defaults: a burst of 10, then 5 a minute.
+    for _ in range(10):
+        served = await graphql(client, NONCE, headers=CLIENT_A)
+        assert served.json()["data"]["requestNonce"]["nonce"]
+    refused = await graphql(client, NONCE, headers=CLIENT_A)
+    assert refused.status_code == 200
+    body = refused.json()
+    assert body["data"] is None
+    [error] = body["errors"]
+    wait = error["extensions"]["retryAfter"]
+    assert error["extensions"] == {"code": "RATE_LIMITED", "retryAfter": wait}
+    assert 1 <= wait <= 12
+    assert f"retry in {wait} s" in error["message"]
+    # The REST twin draws on the same bucket.
+    rest = await client.get("/auth/nonce", headers=CLIENT_A)
+    assert rest.status_code == 429 and 1 <= int(rest.headers["retry-after"]) <= 12
+    # Another client is still served.
+    other = await graphql(client, NONCE, headers=CLIENT_B)
+    assert other.json()["data"]["requestNonce"]["nonce"]
+
+
+async def test_sign_in_works_next_to_a_limited_client(
+    client: httpx.AsyncClient, orchestrator: LocalAccount
+) -> None:
+    for _ in range(11):
+        await graphql(client, NONCE, headers=CLIENT_A)
+    assert error_codes((await graphql(client, NONCE, headers=CLIENT_A)).json()) == ["RATE_LIMITED"]
+    nonce = (await graphql(client, NONCE, headers=CLIENT_B)).json()["data"]["requestNonce"]
+    message = siwe_message(orchestrator.address, nonce["nonce"])
+    signed = await graphql(
+        client,
+        SIGN_IN,
+        {"message": message, "signature": sign(orchestrator, message)},
+        headers=CLIENT_B,
+    )
+    assert signed.json()["data"]["signIn"]["viewer"]["role"] == "ORCHESTRATOR"
+
+
 async def test_mutations_are_refused_over_get(
     client: httpx.AsyncClient, orchestrator: LocalAccount
 ) -> None:

@@ -1,0 +1,103 @@
+"""Benchmark of the public view's disclosure control (not collected by pytest).
+
+    uv run python -m tests.bench.disclosure [--orchestrators 2000] [--nodes 3000]
+        [--places 300] [--resolution 3] [--seed 1] [--runs 3]
+
+Scatters places around real cities of 40 countries, puts nodes in them with a skew
+(a few data-centre cities hold most of them), gives every node a chance to be silent
+in each window slice, and times ``protect`` on the tick's two audited tables (current,
+one window; window figures, four windows) with the public groupings up to the given
+H3 resolution. Prints the median over ``--runs`` and how many cells were withheld.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import time
+
+import h3
+
+from api.regions import continent_of, nearest_region
+from api.stats.disclosure import Table, protect
+from api.stats.places import NETWORK, Grouping, Level, grouping
+from api.stats.snapshot import public_groupings
+
+CITIES = [
+    (50.11, 8.68, "DE"), (52.52, 13.40, "DE"), (48.14, 11.58, "DE"), (50.08, 14.44, "CZ"),
+    (48.86, 2.35, "FR"), (45.76, 4.84, "FR"), (51.51, -0.13, "GB"), (53.48, -2.24, "GB"),
+    (52.37, 4.90, "NL"), (50.85, 4.35, "BE"), (47.38, 8.54, "CH"), (48.21, 16.37, "AT"),
+    (52.23, 21.01, "PL"), (59.33, 18.07, "SE"), (60.17, 24.94, "FI"), (40.42, -3.70, "ES"),
+    (41.90, 12.50, "IT"), (38.72, -9.14, "PT"), (55.76, 37.62, "RU"), (50.45, 30.52, "UA"),
+    (40.71, -74.00, "US"), (41.88, -87.63, "US"), (34.05, -118.24, "US"), (37.34, -121.89, "US"),
+    (47.61, -122.33, "US"), (33.75, -84.39, "US"), (29.76, -95.37, "US"), (25.76, -80.19, "US"),
+    (43.65, -79.38, "CA"), (45.50, -73.57, "CA"), (19.43, -99.13, "MX"), (-23.55, -46.63, "BR"),
+    (-34.60, -58.38, "AR"), (1.35, 103.82, "SG"), (35.68, 139.65, "JP"), (37.57, 126.98, "KR"),
+    (-33.87, 151.21, "AU"), (19.08, 72.88, "IN"), (25.20, 55.27, "AE"), (-26.20, 28.05, "ZA"),
+]  # fmt: skip
+
+
+def build(
+    rng: random.Random, orchestrators: int, nodes: int, places: int, groupings: list[Grouping]
+) -> tuple[Table, Table]:
+    codes: dict[int, dict[Grouping, str]] = {0: {NETWORK: ""}}
+    for place in range(1, places + 1):
+        lat, lng, country = rng.choice(CITIES)
+        lat, lng = lat + rng.uniform(-2, 2), lng + rng.uniform(-2, 2)
+        by = {NETWORK: "", grouping(Level.COUNTRY): country}
+        if (continent := continent_of(country)) is not None:
+            by[grouping(Level.CONTINENT)] = continent
+        by[grouping(Level.LIVEPEER_REGION)] = nearest_region(lat, lng)
+        for g in groupings:
+            if g.level is Level.CELL:
+                by[g] = h3.latlng_to_cell(lat, lng, g.resolution)  # type: ignore[arg-type]
+        codes[place] = by
+    weights = [1 / (i + 1) for i in range(places + 1)]  # Zipf: a few busy cities
+    where = rng.choices(range(places + 1), weights, k=nodes)
+    owner = [f"o{rng.randrange(orchestrators) if i >= orchestrators else i}" for i in range(nodes)]
+    now: dict[int, set[str]] = {}
+    slices: list[dict[int, set[str]]] = [{} for _ in range(4)]
+    for node in range(nodes):
+        if rng.random() < 0.8:
+            now.setdefault(where[node], set()).add(owner[node])
+        for s, part in enumerate(slices):
+            if rng.random() < (0.8, 0.9, 0.95, 0.97)[s]:
+                part.setdefault(where[node], set()).add(owner[node])
+    current = Table(codes, [{a: frozenset(w) for a, w in now.items()}], [(0,)])
+    frozen = [{a: frozenset(w) for a, w in part.items()} for part in slices]
+    window = Table(codes, frozen, [tuple(range(i + 1)) for i in range(4)])
+    return current, window
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--orchestrators", type=int, default=2000)
+    parser.add_argument("--nodes", type=int, default=3000)
+    parser.add_argument("--places", type=int, default=300)
+    parser.add_argument("--resolution", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--k", type=int, default=3)
+    args = parser.parse_args()
+    groupings = public_groupings(args.resolution)
+    current, window = build(
+        random.Random(args.seed), args.orchestrators, args.nodes, args.places, groupings
+    )
+    regions = {(g, c) for by in current.codes.values() for g, c in by.items()}
+    times = []
+    for _ in range(args.runs):
+        start = time.perf_counter()
+        withheld_now = protect(current, groupings, args.k)
+        withheld = protect(window, groupings, args.k)
+        times.append(time.perf_counter() - start)
+    primary = protect(window, groupings, args.k, audit=False)
+    print(
+        f"{len(regions)} regions; withheld: current {len(withheld_now)},"
+        f" window {len(withheld)} of {4 * len(regions)} ({len(primary)} primary);"
+        f" median {statistics.median(times) * 1000:.0f} ms per tick"
+    )
+
+
+if __name__ == "__main__":
+    main()

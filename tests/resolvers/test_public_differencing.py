@@ -1,0 +1,86 @@
+"""Anonymous callers cannot recover a withheld orchestrator by subtracting figures of
+levels that do not nest: the Livepeer region PRG holds all of CZ and the part of DE
+around Dresden, where orchestrator D runs alone."""
+
+from __future__ import annotations
+
+import httpx
+import numpy as np
+import pytest
+
+from api.locate import declared
+from api.services import Services
+from tests.rollup_rows import Minute, add_minutes, add_node, add_orchestrator, add_place, at
+from tests.stats_fixtures import TICK, graphql, pin
+
+PLACES = {  # name: (latitude, longitude, country, orchestrators)
+    "PRAGUE": (50.08, 14.44, "CZ", "ABC"),
+    "DRESDEN": (51.05, 13.74, "DE", "D"),
+    "FRANKFURT": (50.11, 8.68, "DE", "EFG"),
+}
+LEVELS = [("CONTINENT", None), ("COUNTRY", None), ("LIVEPEER_REGION", None)] + [
+    ("CELL", r) for r in range(4)
+]
+
+
+def codes(place: str) -> dict[tuple[str, int | None], str | None]:
+    latitude, longitude, country, _ = PLACES[place]
+    location = declared(latitude, longitude, country)
+    return {(level, r): location.codes(r or 0)[level] for level, r in LEVELS}
+
+
+@pytest.fixture
+async def split_region(services: Services) -> None:
+    minutes = []
+    for i, (name, (latitude, longitude, country, letters)) in enumerate(PLACES.items()):
+        place = await add_place(services.db, latitude, longitude, country)
+        for j, letter in enumerate(letters):
+            address = "0x" + f"{i}{j}" * 20
+            await add_orchestrator(services.db, address, stake=100, location=place)
+            node = await add_node(services.db, address, f"{name}-{letter}")
+            minutes += [
+                Minute(node, at(TICK, offset), place, 2 + j, 2 + j, 2 + j, 10)
+                for offset in range(-89, 1)
+            ]
+    await add_minutes(services.db, minutes)
+    await pin(services)
+
+
+@pytest.mark.usefixtures("split_region")
+async def test_a_region_minus_a_country_reveals_no_orchestrator(
+    as_anonymous: httpx.AsyncClient,
+) -> None:
+    # Here every region would have at least 3 orchestrators but Dresden's cells; the
+    # nested levels alone would publish PRG and CZ, whose difference is D alone.
+    assert codes("DRESDEN")[("LIVEPEER_REGION", None)] == "PRG"
+    assert codes("PRAGUE")[("LIVEPEER_REGION", None)] == "PRG"
+    fields = "code avgStreams currentStreams precision"
+    query = "{ network { avgStreams currentStreams } " + " ".join(
+        f"l{i}: regions(level: {level}{f', resolution: {r}' if r is not None else ''})"
+        f" {{ {fields} }}"
+        for i, (level, r) in enumerate(LEVELS)
+    )
+    data = await graphql(as_anonymous, query + " }")
+    assert data["network"]["avgStreams"] is not None
+    published: dict[str, list[tuple[str, int | None, str]]] = {"avg": [], "current": []}
+    for i, (level, r) in enumerate(LEVELS):
+        for region in data[f"l{i}"]:
+            if region["avgStreams"] is not None:
+                published["avg"].append((level, r, region["code"]))
+            if region["currentStreams"] is not None:
+                published["current"].append((level, r, region["code"]))
+    shown = {code for level, _, code in published["avg"] if level != "CELL"}
+    assert not {"PRG", "CZ"} <= shown
+    assert not {"DE", "FRA"} <= shown
+    # No sum or difference of published figures isolates Dresden: its place is not in
+    # the span of the published regions' place vectors (the network holds all three).
+    names = list(PLACES)
+    dresden = np.array([name == "DRESDEN" for name in names], dtype=float)
+    for group, regions in published.items():
+        rows = [np.ones(len(names))] + [
+            np.array([codes(name)[(level, r)] == code for name in names], dtype=float)
+            for level, r, code in regions
+        ]
+        matrix = np.array(rows)
+        extended = np.vstack([matrix, dresden])
+        assert np.linalg.matrix_rank(extended) > np.linalg.matrix_rank(matrix), group
