@@ -41,6 +41,12 @@ ROLLUP_BATCHES = Counter("lpm_rollup_batches", "Ingested batches rolled up")
 ROLLUP_PENDING = Gauge(
     "lpm_rollup_pending_batches", "Batches waiting for the rollup, as the leader last saw"
 )
+SIGN_IN_NONCES = Counter(
+    "lpm_sign_in_nonces",
+    "Sign-in nonce requests by outcome: issued, client_limit (one client over its"
+    " bucket), pending_limit (the service-wide cap on outstanding nonces)",
+    ["outcome"],
+)
 GRAPHQL_CACHE = Counter("lpm_graphql_cache", "GraphQL response cache lookups", ["result"])
 
 

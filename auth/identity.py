@@ -140,10 +140,11 @@ async def _live_token_exists(services: Services, token: str) -> bool:
 STANDING_SECONDS = 30.0
 _STANDING_ENTRIES = 10_000
 _precise_until: dict[tuple[str, str], float] = {}
+_clock = time.monotonic  # tests move it on
 
 
 def _remember_precise(key: tuple[str, str]) -> None:
-    now = time.monotonic()
+    now = _clock()
     if len(_precise_until) >= _STANDING_ENTRIES:
         for stale in [k for k, until in _precise_until.items() if until <= now]:
             del _precise_until[stale]
@@ -162,7 +163,7 @@ async def orchestrator_identity(
 ) -> Identity:
     """The identity of registered orchestrator ``address``, reciprocity applied."""
     key = (services.key(), address)
-    if _precise_until.get(key, 0.0) > time.monotonic():
+    if _precise_until.get(key, 0.0) > _clock():
         return Identity("ORCHESTRATOR", address, via=via, token_id=token_id, session=session)
     row = await services.db.fetchrow(
         """

@@ -32,6 +32,7 @@ from datetime import UTC, datetime, timedelta
 
 import siwe
 
+from api.metrics import SIGN_IN_NONCES
 from api.ratelimit import Script
 from api.services import Services
 from auth.errors import RateLimited
@@ -121,6 +122,7 @@ async def issue_nonce(services: Services, client: str | None = None) -> Challeng
         if status != _TAKEN:
             break
     if status == _CLIENT_LIMIT:
+        SIGN_IN_NONCES.labels("client_limit").inc()
         raise RateLimited(
             f"too many sign-in nonces requested from your address (at most "
             f"{settings.nonce_burst} at once, then {settings.nonce_per_minute} a minute);"
@@ -128,9 +130,11 @@ async def issue_nonce(services: Services, client: str | None = None) -> Challeng
             wait,
         )
     if status == _PENDING_LIMIT:
+        SIGN_IN_NONCES.labels("pending_limit").inc()
         raise RateLimited(
             f"too many sign-ins are in progress on this service; retry in {wait} s", wait
         )
+    SIGN_IN_NONCES.labels("issued").inc()
     return Challenge(
         nonce=nonce,
         domain=settings.siwe_domain,

@@ -260,7 +260,7 @@ _UNAVAILABLE = (
 UNAVAILABLE_MESSAGE = "the statistics store is unavailable right now; try again shortly"
 
 
-def _code(error: GraphQLError) -> str:
+def error_code(error: GraphQLError) -> str:
     if isinstance(error, GraphQLSyntaxError):
         return TOO_COMPLEX if "tokens. Parsing aborted" in error.message else "GRAPHQL_PARSE_FAILED"
     original = error.original_error
@@ -280,7 +280,7 @@ def add_codes(errors: list[GraphQLError] | None) -> None:
     for error in errors or ():
         extensions = error.extensions if isinstance(error.extensions, dict) else {}
         if "code" not in extensions:
-            code = _code(error)
+            code = error_code(error)
             extensions["code"] = code
             if code == "INTERNAL_SERVER_ERROR":
                 error.message = "internal error; it has been logged"
@@ -312,4 +312,12 @@ EXTENSIONS: list[Any] = [
     functools.partial(ValidationCache, maxsize=CACHED_DOCUMENTS),
 ]
 
-__all__ = ["EXTENSIONS", "MAX_COST", "MAX_DEPTH", "MAX_TOKENS", "ErrorCodes", "QueryCost"]
+__all__ = [
+    "EXTENSIONS",
+    "MAX_COST",
+    "MAX_DEPTH",
+    "MAX_TOKENS",
+    "ErrorCodes",
+    "QueryCost",
+    "error_code",
+]

@@ -9,6 +9,7 @@ import h3
 import strawberry
 
 from api.stats import series as stats_series
+from api.stats import series_disclosure
 from api.stats.load import read
 from api.stats.places import NETWORK, Grouping, Level, grouping, valid_code
 from api.stats.ticks import ticks_for
@@ -75,7 +76,11 @@ class SeriesQuery:
             " since 1970, from the bucket holding `from` up to `to` (excluded) or `asOf`."
             " At most 1,000 points; steps that are not whole hours cover at most 7 days."
             " The public view gets steps of whole hours, at least one (a smaller step is"
-            " rounded up), and points with too few reporting orchestrators withheld."
+            " rounded up), and withholds a point (value null, precision SUPPRESSED) when"
+            " 1 to k-1 orchestrators contribute to it, when it could be computed from"
+            " other regions' points of the same bucket (a parent minus its shown"
+            " children), or, for steps over one hour, when the region's point of any hour"
+            " inside the bucket is withheld (a day minus 23 of its hours)."
         ),
     )
     async def series(
@@ -104,9 +109,19 @@ class SeriesQuery:
             tick, ("series", req), lambda t: read(services.db, stats_series.points, req, t)
         )
         k = view.min_orchestrators
+        # What differencing would reveal (the parent's point minus its shown children's,
+        # a day's minus its shown hours');
+        # BROADCASTERS need primary suppression only (``api.stats.series_disclosure``).
+        protected: dict[datetime, frozenset[tuple[Grouping, str]]] = {}
+        if view.public and metric is not stats_series.Metric.BROADCASTERS:
+            protected = await series_disclosure.withheld(
+                services, tick, req, k, view.max_resolution
+            )
         out = []
         for p in found:
-            withheld = view.public and 0 < p.contributors < k
+            withheld = view.public and (
+                0 < p.contributors < k or (by, region) in protected.get(p.time, ())
+            )
             precision = (
                 Precision.EXACT
                 if view.precise

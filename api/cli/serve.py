@@ -5,10 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 from types import FrameType
+from typing import Any
 
 import uvicorn
+from starlette.applications import Starlette
+from uvicorn.supervisors import Multiprocess
 
 from api.app import create_app
 from api.cli.common import UsageError
@@ -18,7 +22,7 @@ from api.demo.worker import DEFAULT_BACKFILL_SECONDS, demo_worker, loopback_url
 from api.embedded import resolved
 from api.migrate import migrate
 from api.services import open_services
-from api.settings import load_settings
+from api.settings import Settings, load_settings
 from api.workers import default_workers
 
 log = logging.getLogger(__name__)
@@ -34,7 +38,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="also load a demo registry and keep a simulated network of orchestrators "
         "writing through the ingest endpoint (for trying the API out)",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes sharing the port (stateless; they share PostgreSQL and"
+        " Redis, like processes behind a load balancer); default 1",
+    )
     parser.set_defaults(func=run)
+
+
+# Beyond this many processes per machine, more processes only fight over its cores.
+MAX_WORKERS = 64
 
 
 async def _prepare(settings) -> None:
@@ -51,6 +66,10 @@ async def _prepare(settings) -> None:
 def run(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536:
         raise UsageError(f"--port must be between 1 and 65535, not {args.port}")
+    if not 1 <= args.workers <= MAX_WORKERS:
+        raise UsageError(f"--workers must be between 1 and {MAX_WORKERS}, not {args.workers}")
+    if args.demo and args.workers > 1:
+        raise UsageError("--demo runs in one process; leave out --workers")
     settings = load_settings()
     with resolved(settings) as settings:
         asyncio.run(_prepare(settings))
@@ -61,26 +80,44 @@ def run(args: argparse.Namespace) -> int:
                 *default_workers(settings),
                 demo_worker(loopback_url(args.host, args.port), options),
             ]
-        config = uvicorn.Config(
-            create_app(settings, workers=workers, freeze_gc=True),
-            host=args.host,
-            port=args.port,
-            proxy_headers=True,
-            log_level="info",
+        options = {
+            "host": args.host,
+            "port": args.port,
+            "proxy_headers": True,
+            "log_level": "info",
             # The demo network posts dozens of requests every scrape interval.
-            access_log=not args.demo,
-            ws="websockets-sansio",
-        )
+            "access_log": not args.demo,
+            "ws": "websockets-sansio",
+        }
         # uvicorn re-raises the signal that stopped it once it has shut down; with
         # Python's default handlers that would kill us before the embedded servers
         # are stopped, so the re-raised signal lands in a handler that ignores it.
         previous = {sig: signal.signal(sig, _ignore) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
-            uvicorn.Server(config).run()
+            if args.workers == 1:
+                app = create_app(settings, workers=workers, freeze_gc=True)
+                uvicorn.Server(uvicorn.Config(app, **options)).run()
+            else:
+                _serve_processes(settings, args.workers, options)
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
     return 0
+
+
+def _serve_processes(settings: Settings, count: int, options: dict[str, Any]) -> None:
+    """Run ``count`` server processes on one socket (uvicorn's supervisor restarts
+    any that dies). They are started afresh and read their settings from the
+    environment, so the URLs resolved here (embedded servers included) go there."""
+    os.environ["LPM_DATABASE_URL"] = settings.database_url or ""
+    os.environ["LPM_REDIS_URL"] = settings.redis_url or ""
+    config = uvicorn.Config("api.cli.serve:process_app", factory=True, workers=count, **options)
+    Multiprocess(config, sockets=[config.bind_socket()]).run()
+
+
+def process_app() -> Starlette:
+    """The app of one of the processes of ``serve --workers N`` (uvicorn factory)."""
+    return create_app(load_settings(), freeze_gc=True)
 
 
 def _ignore(signum: int, frame: FrameType | None) -> None:

@@ -3,6 +3,7 @@ from datetime import datetime, timedelta
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from api.services import Services
 from api.settings import Settings
@@ -100,6 +101,26 @@ async def test_the_pending_cap_refuses_every_client_with_429(limited: httpx.Asyn
     refused = await limited.get("/auth/nonce", headers=C)  # a client never seen
     assert_rate_limited(refused, 600)
     assert "too many sign-ins are in progress" in refused.json()["errors"][0]["message"]
+
+
+async def _nonce_counts(http: httpx.AsyncClient) -> dict[str, float]:
+    text = (await http.get("/metrics")).text
+    return {
+        sample.labels["outcome"]: sample.value
+        for family in text_string_to_metric_families(text)
+        if family.name == "lpm_sign_in_nonces"
+        for sample in family.samples
+        if sample.name == "lpm_sign_in_nonces_total"
+    }
+
+
+async def test_operators_see_refusals_in_metrics(limited: httpx.AsyncClient) -> None:
+    before = await _nonce_counts(limited)
+    for headers in (A, A, A, A, B, B, C):  # 3 issued, 1 over A's bucket, 2 issued, 1 over cap
+        await limited.get("/auth/nonce", headers=headers)
+    after = await _nonce_counts(limited)
+    gained = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+    assert gained == {"issued": 5, "client_limit": 1, "pending_limit": 1}
 
 
 async def test_redis_down_is_a_503_not_a_traceback(services: Services, settings: Settings) -> None:

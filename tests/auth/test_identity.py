@@ -159,3 +159,20 @@ async def test_a_cookie_of_an_orchestrator_gone_from_the_registry_is_dropped(
     assert await identify(connection, services) == ANONYMOUS
     assert connection.scope[STALE_COOKIE_KEY]
     assert await session_address(services, session.token) is None
+
+
+async def test_a_precise_standing_is_trusted_for_a_while_then_read_again(
+    services: Services, address: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from auth import identity as module
+
+    session = await create_session(services, address)
+    header = f"Bearer {session.token}"
+    assert (await identify(_connection(authorization=header), services)).precise
+    await services.db.execute("DELETE FROM orchestrators WHERE address = $1", address)
+    # Within STANDING_SECONDS no query is made: still precise.
+    assert (await identify(_connection(authorization=header), services)).precise
+    later = module._clock() + module.STANDING_SECONDS + 1
+    monkeypatch.setattr(module, "_clock", lambda: later)
+    with pytest.raises(Unauthenticated, match="no longer a registered orchestrator"):
+        await identify(_connection(authorization=header), services)

@@ -2,20 +2,33 @@
 
     uv run python -m tests.bench.disclosure [--orchestrators 2000] [--nodes 3000]
         [--places 300] [--resolution 3] [--seed 1] [--runs 3]
+    uv run python -m tests.bench.disclosure --series [--orchestrators 100] [--nodes 150]
+        [--churn 0.02]
 
 Scatters places around real cities of 40 countries, puts nodes in them with a skew
 (a few data-centre cities hold most of them), gives every node a chance to be silent
 in each window slice, and times ``protect`` on the tick's two audited tables (current,
 one window; window figures, four windows) with the public groupings up to the given
 H3 resolution. Prints the median over ``--runs`` and how many cells were withheld.
+
+``--series`` times the public series' disclosure control instead
+(``api.stats.series_disclosure``) against a real database: it creates ``lpm_bench_series``
+on ``LPM_DATABASE_URL`` (default: the local server), writes 30 days of hourly rows for
+the nodes in 4 places around each of ``tests.bench.query.METROS`` (each node silent in
+any hour with probability ``--churn``), and times the first (memo empty) and a second
+request of a 24-point and a 720-point hourly series and of a 30-day series at step
+86400, steady (no churn) and churning.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import os
 import random
 import statistics
 import time
+from datetime import UTC, datetime, timedelta
 
 import h3
 
@@ -70,6 +83,104 @@ def build(
     return current, window
 
 
+SERIES_DATABASE = "lpm_bench_series"
+SERIES_TICK = datetime(2024, 5, 31, 0, 0, tzinfo=UTC)
+
+
+async def bench_series(orchestrators: int, nodes: int, churn: float, seed: int) -> None:
+    import asyncpg
+
+    from api.migrate import migrate
+    from api.stats import series, series_disclosure
+    from api.stats.load import read
+    from tests.bench.query import METROS, _with_database
+    from tests.rollup_rows import add_node, add_orchestrator, add_place
+
+    admin_url = os.environ.get("LPM_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    admin = await asyncpg.connect(admin_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{SERIES_DATABASE}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{SERIES_DATABASE}"')
+        pool = await asyncpg.create_pool(
+            _with_database(admin_url, SERIES_DATABASE), min_size=1, max_size=2
+        )
+        try:
+            async with pool.acquire() as conn:
+                await migrate(conn)
+            rng = random.Random(seed)
+            places = [
+                await add_place(pool, lat + rng.uniform(-0.4, 0.4), lng + rng.uniform(-0.4, 0.4), c)
+                for lat, lng, c in METROS
+                for _ in range(4)
+            ]
+            owners = [f"0x{i:040x}" for i in range(orchestrators)]
+            for address in owners:
+                await add_orchestrator(pool, address)
+            where = []
+            for i in range(nodes):
+                node = await add_node(pool, owners[i % orchestrators], f"node-{i}")
+                metro = (i % orchestrators) % len(METROS)
+                if i >= orchestrators and i % 3 == 0:  # as tests.bench.query: some far away
+                    metro = (i * 7) % len(METROS)
+                where.append(
+                    (node, owners[i % orchestrators], places[metro * 4 + rng.randrange(4)])
+                )
+            hours = [SERIES_TICK - timedelta(hours=h) for h in range(1, 721)]
+            for label, silent in (("steady", 0.0), (f"{churn:.0%} churn", churn)):
+                await pool.execute("TRUNCATE stats_node_hours")
+                records = [
+                    (
+                        hour,
+                        node,
+                        place,
+                        owner,
+                        60,
+                        60,
+                        120.0,
+                        2.0,
+                        60,
+                        600.0,
+                        1.0,
+                        1.0,
+                        1.0,
+                        True,
+                        False,
+                    )
+                    for hour in hours
+                    for node, owner, place in where
+                    if rng.random() >= silent
+                ]
+                await pool.copy_records_to_table("stats_node_hours", records=records)
+                for hours_back, step in ((24, 3600), (720, 3600), (720, 86400)):
+                    req = series.request(
+                        series.Metric.STREAMS,
+                        NETWORK,
+                        "",
+                        SERIES_TICK - timedelta(hours=hours_back),
+                        SERIES_TICK,
+                        step,
+                    )
+                    series_disclosure._RESULTS.clear()
+                    times = []
+                    for _ in range(2):
+                        start = time.perf_counter()
+                        found = await read(
+                            pool, series_disclosure._withheld, req, SERIES_TICK, 3, 3
+                        )
+                        times.append(time.perf_counter() - start)
+                    withheld = sum(len(v) for v in found.values()) / len(found)
+                    print(
+                        f"{label}, {hours_back // (step // 3600)} points of {step} s:"
+                        f" first {times[0]:.2f} s, second {times[1]:.2f} s;"
+                        f" {withheld:.0f} regions withheld per bucket"
+                    )
+        finally:
+            await pool.close()
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{SERIES_DATABASE}" WITH (FORCE)')
+        await admin.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--orchestrators", type=int, default=2000)
@@ -79,7 +190,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--k", type=int, default=3)
+    parser.add_argument("--series", action="store_true", help="time the series' control")
+    parser.add_argument("--churn", type=float, default=0.02)
     args = parser.parse_args()
+    if args.series:
+        orchestrators = 100 if args.orchestrators == 2000 else args.orchestrators
+        nodes = 150 if args.nodes == 3000 else args.nodes
+        asyncio.run(bench_series(orchestrators, nodes, args.churn, args.seed))
+        return
     groupings = public_groupings(args.resolution)
     current, window = build(
         random.Random(args.seed), args.orchestrators, args.nodes, args.places, groupings

@@ -18,7 +18,7 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -33,6 +33,7 @@ from auth.sessions import create_session
 from tests.api.cli.cli_env import env_for
 from tests.api.ingest.helpers import ADDRESS, NODE, node_series, now_ms, register, send_series
 from tests.conftest import free_port
+from tests.graphql_ws import subscribed
 from tests.wallet import ORIGIN
 
 SUBSCRIPTION = "subscription { networkUpdates { asOf currentStreams capacity precision } }"
@@ -93,24 +94,6 @@ def serve(settings: Settings, log: Path, **env: str) -> Iterator[Server]:
         server.stop()
 
 
-@contextlib.asynccontextmanager
-async def subscribed(url: str, token: str) -> AsyncIterator[websockets.ClientConnection]:
-    ws_url = url.replace("http", "ws", 1) + "/graphql"
-    async with websockets.connect(
-        ws_url,
-        subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
-        origin=ORIGIN,  # type: ignore[arg-type]
-        additional_headers={"Authorization": f"Bearer {token}"},
-    ) as ws:
-        await ws.send(json.dumps({"type": "connection_init"}))
-        assert json.loads(await ws.recv())["type"] == "connection_ack"
-        await ws.send(
-            json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIPTION}})
-        )
-        yield ws
-        await ws.send(json.dumps({"id": "1", "type": "complete"}))
-
-
 async def next_figures(ws: websockets.ClientConnection) -> dict:
     try:
         async with asyncio.timeout(UPDATE_SECONDS):
@@ -143,7 +126,8 @@ async def test_a_tick_rolled_up_by_one_process_reaches_a_subscriber_of_another(
 
     with serve(settings, tmp_path / "b.log", LPM_BACKGROUND_WORKERS="0") as b:
         await b.ready()
-        async with subscribed(b.url, session.token) as ws:
+        bearer = {"Authorization": f"Bearer {session.token}"}
+        async with subscribed(b.url, SUBSCRIPTION, bearer) as ws:
             # B takes the stored tick when it starts following the channel; until it
             # has, it answers for the clock's minute.
             first = await next_figures(ws)

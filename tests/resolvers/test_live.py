@@ -18,10 +18,11 @@ from api.stats.ticks import publish_tick, rollups_channel
 from api.stats.windows import MINUTE
 from auth.sessions import COOKIE_NAME
 from tests.conftest import running_server
+from tests.graphql_ws import subscribed
 from tests.stats_fixtures import TICK
 from tests.stats_scenario import load, scenario
 from tests.stats_server import server_process
-from tests.wallet import ORIGIN, error_codes, graphql, new_account, register, session_token
+from tests.wallet import error_codes, graphql, new_account, register, session_token
 
 SUBSCRIPTION = "subscription { networkUpdates { asOf currentStreams precision } }"
 
@@ -37,15 +38,7 @@ async def test_ticks_reach_subscribers_of_other_processes(
 ) -> None:
     await load(services.db, scenario(), TICK)
     with server_process(settings) as url:
-        ws_url = url.replace("http", "ws") + "/graphql"
-        async with websockets.connect(
-            ws_url, subprotocols=["graphql-transport-ws"], origin="https://explorer.test"
-        ) as ws:
-            await ws.send(json.dumps({"type": "connection_init"}))
-            assert json.loads(await ws.recv())["type"] == "connection_ack"
-            await ws.send(
-                json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIPTION}})
-            )
+        async with subscribed(url, SUBSCRIPTION) as ws:
             first = await _next(ws)  # the figures now, whatever the tick
             assert first["precision"] in ("COARSENED", "SUPPRESSED")
             # The server process follows the channel once it has subscribed to it.
@@ -60,7 +53,6 @@ async def test_ticks_reach_subscribers_of_other_processes(
                 "currentStreams": 24,
                 "precision": "COARSENED",
             }
-            await ws.send(json.dumps({"id": "1", "type": "complete"}))
 
 
 # --- Credentials that end under an open subscription (auth.watch) --------------------
@@ -86,22 +78,11 @@ async def _other_server(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
-@contextlib.asynccontextmanager
-async def _subscribed(
-    url: str, headers: dict[str, str] | None = None
-) -> AsyncIterator[websockets.ClientConnection]:
-    async with websockets.connect(
-        url.replace("http", "ws") + "/graphql",
-        subprotocols=["graphql-transport-ws"],
-        origin=ORIGIN,
-        additional_headers=headers,
-    ) as ws:
-        await ws.send(json.dumps({"type": "connection_init"}))
-        assert json.loads(await ws.recv())["type"] == "connection_ack"
-        await ws.send(
-            json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIPTION}})
-        )
-        yield ws
+async def _read_token(settings: Settings, session: str) -> dict:
+    """A new READ token of the signed-in orchestrator: {token, apiToken {id}}."""
+    async with _other_server(settings) as http:
+        created = (await graphql(http, CREATE_TOKEN, token=session)).json()["data"]
+    return created["createApiToken"]
 
 
 async def _ended(ws: websockets.ClientConnection) -> list[str]:
@@ -141,7 +122,7 @@ async def test_signing_out_ends_the_subscription_of_the_session(
 ) -> None:
     session, url = signed_in
     # The explorer's way: the session cookie, sent with the handshake.
-    async with _subscribed(url, {"Cookie": f"{COOKIE_NAME}={session}"}) as ws:
+    async with subscribed(url, SUBSCRIPTION, {"Cookie": f"{COOKIE_NAME}={session}"}) as ws:
         first = await _next(ws)
         assert (first["asOf"], first["precision"]) == (TICK.isoformat(), "EXACT")
         async with _other_server(settings) as http:
@@ -155,10 +136,8 @@ async def test_revoking_the_token_ends_its_subscription(
     settings: Settings, signed_in: tuple[str, str]
 ) -> None:
     session, url = signed_in
-    async with _other_server(settings) as http:
-        created = (await graphql(http, CREATE_TOKEN, token=session)).json()["data"]
-    token = created["createApiToken"]
-    async with _subscribed(url, {"Authorization": f"Bearer {token['token']}"}) as ws:
+    token = await _read_token(settings, session)
+    async with subscribed(url, SUBSCRIPTION, {"Authorization": f"Bearer {token['token']}"}) as ws:
         assert (await _next(ws))["precision"] == "EXACT"
         async with _other_server(settings) as http:
             revoked = await graphql(
@@ -173,10 +152,8 @@ async def test_an_end_nobody_announced_is_caught_before_the_next_push(
     services: Services, settings: Settings, signed_in: tuple[str, str]
 ) -> None:
     session, url = signed_in
-    async with _other_server(settings) as http:
-        created = (await graphql(http, CREATE_TOKEN, token=session)).json()["data"]
-    token = created["createApiToken"]
-    async with _subscribed(url, {"Authorization": f"Bearer {token['token']}"}) as ws:
+    token = await _read_token(settings, session)
+    async with subscribed(url, SUBSCRIPTION, {"Authorization": f"Bearer {token['token']}"}) as ws:
         assert (await _next(ws))["precision"] == "EXACT"
         # deleteMyData removes tokens without announcing anything.
         await services.db.execute(
@@ -194,8 +171,8 @@ async def test_anonymous_subscriptions_run_on(
 ) -> None:
     session, url = signed_in
     async with (
-        _subscribed(url) as anonymous,
-        _subscribed(url, {"Authorization": f"Bearer {session}"}) as signed,
+        subscribed(url, SUBSCRIPTION) as anonymous,
+        subscribed(url, SUBSCRIPTION, {"Authorization": f"Bearer {session}"}) as signed,
     ):
         assert (await _next(anonymous))["precision"] == "COARSENED"
         assert (await _next(signed))["precision"] == "EXACT"

@@ -8,40 +8,29 @@ import httpx
 import numpy as np
 import pytest
 
-from api.locate import declared
 from api.services import Services
-from tests.rollup_rows import Minute, add_minutes, add_node, add_orchestrator, add_place, at
-from tests.stats_fixtures import TICK, graphql, pin
+from tests.differencing import LEVELS, add_city, place_codes
+from tests.rollup_rows import add_minutes
+from tests.stats_fixtures import graphql, pin
 
 PLACES = {  # name: (latitude, longitude, country, orchestrators)
     "PRAGUE": (50.08, 14.44, "CZ", "ABC"),
     "DRESDEN": (51.05, 13.74, "DE", "D"),
     "FRANKFURT": (50.11, 8.68, "DE", "EFG"),
 }
-LEVELS = [("CONTINENT", None), ("COUNTRY", None), ("LIVEPEER_REGION", None)] + [
-    ("CELL", r) for r in range(4)
-]
 
 
 def codes(place: str) -> dict[tuple[str, int | None], str | None]:
     latitude, longitude, country, _ = PLACES[place]
-    location = declared(latitude, longitude, country)
-    return {(level, r): location.codes(r or 0)[level] for level, r in LEVELS}
+    return place_codes(latitude, longitude, country)
 
 
 @pytest.fixture
 async def split_region(services: Services) -> None:
     minutes = []
     for i, (name, (latitude, longitude, country, letters)) in enumerate(PLACES.items()):
-        place = await add_place(services.db, latitude, longitude, country)
-        for j, letter in enumerate(letters):
-            address = "0x" + f"{i}{j}" * 20
-            await add_orchestrator(services.db, address, stake=100, location=place)
-            node = await add_node(services.db, address, f"{name}-{letter}")
-            minutes += [
-                Minute(node, at(TICK, offset), place, 2 + j, 2 + j, 2 + j, 10)
-                for offset in range(-89, 1)
-            ]
+        every = {letter: range(-89, 1) for letter in letters}
+        minutes += await add_city(services.db, i, name, latitude, longitude, country, every)
     await add_minutes(services.db, minutes)
     await pin(services)
 

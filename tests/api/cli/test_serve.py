@@ -1,5 +1,6 @@
 """``lpmetrics serve`` as an operator runs it: a real process, real signals."""
 
+import contextlib
 import json
 import os
 import signal
@@ -35,11 +36,11 @@ def lpmetrics(*args: str, env: dict[str, str], timeout: float = 120) -> subproce
 
 
 class Served:
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], *args: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve", "--port", str(self.port)],
+            [sys.executable, "-m", "api.cli", "serve", "--port", str(self.port), *args],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -144,15 +145,22 @@ def scratch_database(server_urls: tuple[str, str]) -> Iterator[str]:
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+def shared_env(
+    database_url: str, server_urls: tuple[str, str], tmp_path: Path, name: str
+) -> dict[str, str]:
+    """The environment of servers on the scratch database and a Redis prefix of ``name``."""
+    return clean_env(
+        LPM_DATABASE_URL=database_url,
+        LPM_REDIS_URL=server_urls[1],
+        LPM_REDIS_PREFIX=f"lpmtest:{RUN_ID}:{name}:",
+        LPM_DATA_DIR=str(tmp_path),
+    )
+
+
 def test_two_processes_start_on_one_fresh_database(
     scratch_database: str, server_urls: tuple[str, str], tmp_path: Path, served: list[Served]
 ) -> None:
-    env = clean_env(
-        LPM_DATABASE_URL=scratch_database,
-        LPM_REDIS_URL=server_urls[1],
-        LPM_REDIS_PREFIX=f"lpmtest:{RUN_ID}:serve:",
-        LPM_DATA_DIR=str(tmp_path),
-    )
+    env = shared_env(scratch_database, server_urls, tmp_path, "serve")
     a, b = Served(env), Served(env)
     served.extend([a, b])
     a.wait_ready()
@@ -161,6 +169,32 @@ def test_two_processes_start_on_one_fresh_database(
     for s in (a, b):
         out = s.stop()
         assert "Traceback" not in out
+
+
+def _server_processes(pid: int) -> list[int]:
+    """The children of ``pid`` that are uvicorn's spawned server processes."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    found = []
+    for child in map(int, children):
+        with contextlib.suppress(FileNotFoundError):
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                found.append(child)
+    return found
+
+
+def test_workers_run_several_server_processes_on_one_port(
+    scratch_database: str, server_urls: tuple[str, str], tmp_path: Path, served: list[Served]
+) -> None:
+    env = shared_env(scratch_database, server_urls, tmp_path, "workers")
+    server = Served(env, "--workers", "2")
+    served.append(server)
+    server.wait_ready()
+    assert len(_server_processes(server.proc.pid)) == 2
+    for _ in range(10):  # fresh connections, spread over both by the kernel
+        assert graphql_typename(server.url) == {"data": {"__typename": "Query"}}
+    out = server.stop()
+    assert server.proc.returncode == 0, out
+    assert "Traceback" not in out
 
 
 @pytest.mark.parametrize(
@@ -172,6 +206,12 @@ def test_two_processes_start_on_one_fresh_database(
             "lpmetrics: LPM_CHAIN_ID: Input should be a valid integer",
         ),
         (["serve", "--port", "0"], {}, "lpmetrics: --port must be between 1 and 65535, not 0"),
+        (["serve", "--workers", "0"], {}, "lpmetrics: --workers must be between 1 and 64, not 0"),
+        (
+            ["serve", "--demo", "--workers", "2"],
+            {},
+            "lpmetrics: --demo runs in one process; leave out --workers",
+        ),
         (
             ["registry", "import", "/nonexistent.json"],
             {},
