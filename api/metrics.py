@@ -1,13 +1,25 @@
 """The service's own Prometheus metrics, served on ``GET /metrics``.
 
 Every metric the process exports is declared here, so operators find the full list in
-one place."""
+one place. Under ``lpmetrics serve --workers N`` the processes write their metrics to
+files in ``PROMETHEUS_MULTIPROC_DIR`` (prometheus_client's multiprocess mode, set up
+by ``serve``) and any of them answers ``/metrics`` for all of them."""
 
 from __future__ import annotations
 
+import os
 import time
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -39,7 +51,9 @@ INGEST_DURATION = Histogram(
 ROLLUP_DURATION = Histogram("lpm_rollup_duration_seconds", "Time of one rollup pass")
 ROLLUP_BATCHES = Counter("lpm_rollup_batches", "Ingested batches rolled up")
 ROLLUP_PENDING = Gauge(
-    "lpm_rollup_pending_batches", "Batches waiting for the rollup, as the leader last saw"
+    "lpm_rollup_pending_batches",
+    "Batches waiting for the rollup, as the leader last saw",
+    multiprocess_mode="mostrecent",
 )
 SIGN_IN_NONCES = Counter(
     "lpm_sign_in_nonces",
@@ -50,8 +64,20 @@ SIGN_IN_NONCES = Counter(
 GRAPHQL_CACHE = Counter("lpm_graphql_cache", "GraphQL response cache lookups", ["result"])
 
 
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def _registry() -> CollectorRegistry:
+    if os.environ.get(MULTIPROCESS_DIR):
+        # One of several processes: answer for all of them.
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return registry
+    return REGISTRY
+
+
 async def metrics_endpoint(request: Request) -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(_registry()), media_type=CONTENT_TYPE_LATEST)
 
 
 class RequestMetricsMiddleware:

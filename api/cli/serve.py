@@ -7,6 +7,7 @@ import asyncio
 import logging
 import os
 import signal
+import tempfile
 from types import FrameType
 from typing import Any
 
@@ -20,6 +21,7 @@ from api.database import wait_for_database
 from api.demo.runner import DemoOptions
 from api.demo.worker import DEFAULT_BACKFILL_SECONDS, demo_worker, loopback_url
 from api.embedded import resolved
+from api.metrics import MULTIPROCESS_DIR
 from api.migrate import migrate
 from api.services import open_services
 from api.settings import Settings, load_settings
@@ -108,11 +110,14 @@ def run(args: argparse.Namespace) -> int:
 def _serve_processes(settings: Settings, count: int, options: dict[str, Any]) -> None:
     """Run ``count`` server processes on one socket (uvicorn's supervisor restarts
     any that dies). They are started afresh and read their settings from the
-    environment, so the URLs resolved here (embedded servers included) go there."""
+    environment, so the URLs resolved here (embedded servers included) go there, and
+    so does a fresh directory for their shared metrics (``api.metrics``)."""
     os.environ["LPM_DATABASE_URL"] = settings.database_url or ""
     os.environ["LPM_REDIS_URL"] = settings.redis_url or ""
-    config = uvicorn.Config("api.cli.serve:process_app", factory=True, workers=count, **options)
-    Multiprocess(config, sockets=[config.bind_socket()]).run()
+    with tempfile.TemporaryDirectory(prefix="lpmetrics-metrics-") as metrics:
+        os.environ[MULTIPROCESS_DIR] = metrics
+        config = uvicorn.Config("api.cli.serve:process_app", factory=True, workers=count, **options)
+        Multiprocess(config, sockets=[config.bind_socket()]).run()
 
 
 def process_app() -> Starlette:

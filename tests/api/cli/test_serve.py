@@ -1,5 +1,6 @@
 """``lpmetrics serve`` as an operator runs it: a real process, real signals."""
 
+import concurrent.futures
 import contextlib
 import json
 import os
@@ -13,6 +14,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import RUN_ID, _with_database, free_port
 
@@ -182,6 +184,21 @@ def _server_processes(pid: int) -> list[int]:
     return found
 
 
+def _environ(pid: int) -> dict[str, str]:
+    pairs = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(p.decode().split("=", 1) for p in pairs if b"=" in p)
+
+
+def _graphql_requests(url: str) -> float:
+    text = httpx.get(url + "/metrics", timeout=10).text
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "lpm_http_requests_total" and sample.labels["route"] == "/graphql"
+    )
+
+
 def test_workers_run_several_server_processes_on_one_port(
     scratch_database: str, server_urls: tuple[str, str], tmp_path: Path, served: list[Served]
 ) -> None:
@@ -189,9 +206,18 @@ def test_workers_run_several_server_processes_on_one_port(
     server = Served(env, "--workers", "2")
     served.append(server)
     server.wait_ready()
-    assert len(_server_processes(server.proc.pid)) == 2
-    for _ in range(10):  # fresh connections, spread over both by the kernel
-        assert graphql_typename(server.url) == {"data": {"__typename": "Query"}}
+    children = _server_processes(server.proc.pid)
+    assert len(children) == 2
+    # Enough concurrent connections that both processes serve some (checked below).
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(lambda _: graphql_typename(server.url), range(64)))
+    assert answers == [{"data": {"__typename": "Query"}}] * 64
+    metrics = Path(_environ(children[0])["PROMETHEUS_MULTIPROC_DIR"])
+    writers = {int(f.stem.rsplit("_", 1)[1]) for f in metrics.glob("counter_*.db")}
+    assert writers == set(children)
+    # Whichever process answers /metrics counts the requests of both.
+    for _ in range(4):
+        assert _graphql_requests(server.url) == 64
     out = server.stop()
     assert server.proc.returncode == 0, out
     assert "Traceback" not in out
