@@ -190,6 +190,14 @@ async def base_url(services: Services, settings: Settings) -> AsyncIterator[str]
 
 
 @pytest.fixture
+async def quiet_url(services: Services, settings: Settings) -> AsyncIterator[str]:
+    """A server without background workers: tests drive the rollup, partitions and
+    the tick themselves."""
+    async with running_server(settings, workers=[]) as url:
+        yield url
+
+
+@pytest.fixture
 async def client(base_url: str) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
         yield http

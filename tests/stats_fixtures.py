@@ -13,10 +13,8 @@ import pytest
 
 from api import cache
 from api.services import Services
-from api.settings import Settings
 from api.stats import ticks
 from auth.sessions import create_session
-from tests.conftest import running_server
 from tests.stats_scenario import Loaded, address, load, scenario
 
 TICK = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
@@ -53,22 +51,15 @@ async def scripted(services: Services) -> Loaded:
 
 
 @pytest.fixture
-async def stats_url(services: Services, settings: Settings) -> AsyncIterator[str]:
-    """A server without background workers: tests pin the tick themselves."""
-    async with running_server(settings, workers=[]) as url:
-        yield url
-
-
-@pytest.fixture
-async def as_anonymous(stats_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=stats_url, timeout=30) as http:
+async def as_anonymous(quiet_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=quiet_url, timeout=30) as http:
         yield http
 
 
-async def signed_in(services: Services, stats_url: str, letter: str) -> httpx.AsyncClient:
+async def signed_in(services: Services, quiet_url: str, letter: str) -> httpx.AsyncClient:
     session = await create_session(services, address(letter))
     return httpx.AsyncClient(
-        base_url=stats_url,
+        base_url=quiet_url,
         timeout=30,
         headers={"Authorization": f"Bearer {session.token}"},
     )
@@ -76,10 +67,10 @@ async def signed_in(services: Services, stats_url: str, letter: str) -> httpx.As
 
 @pytest.fixture
 async def as_orchestrator(
-    services: Services, stats_url: str, scripted: Loaded
+    services: Services, quiet_url: str, scripted: Loaded
 ) -> AsyncIterator[httpx.AsyncClient]:
     """Signed in as orchestrator A."""
-    async with await signed_in(services, stats_url, "A") as http:
+    async with await signed_in(services, quiet_url, "A") as http:
         yield http
 
 
@@ -103,5 +94,4 @@ __all__ = [
     "pin",
     "scripted",
     "signed_in",
-    "stats_url",
 ]

@@ -57,11 +57,11 @@ async def test_a_new_tick_is_answered_anew(
 
 
 async def test_signed_in_callers_are_never_cached(
-    services: Services, scripted: Loaded, stats_url: str, as_anonymous: httpx.AsyncClient
+    services: Services, scripted: Loaded, quiet_url: str, as_anonymous: httpx.AsyncClient
 ) -> None:
     await as_anonymous.post("/graphql", json=QUERY)
     assert (await as_anonymous.post("/graphql", json=QUERY)).headers["x-lpm-cache"] == "hit"
-    async with await signed_in(services, stats_url, "A") as as_a:
+    async with await signed_in(services, quiet_url, "A") as as_a:
         for _ in range(2):
             response = await as_a.post("/graphql", json=QUERY)
             assert "x-lpm-cache" not in response.headers

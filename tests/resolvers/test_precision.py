@@ -250,14 +250,14 @@ async def test_every_field_keeps_its_rule(
     services: Services,
     settings: Settings,
     scripted: Loaded,
-    stats_url: str,
+    quiet_url: str,
     as_anonymous: httpx.AsyncClient,
 ) -> None:
     schema = (await graphql(as_anonymous, INTROSPECTION))["__schema"]
     checker = Checker(declared_rules(), settings)
     walked: set[str] = set()
     undeclared: set[str] = set()
-    async with await signed_in(services, stats_url, "A") as as_orchestrator:
+    async with await signed_in(services, quiet_url, "A") as as_orchestrator:
         for field, args, query, type_name in root_queries(schema):
             anon = (await graphql(as_anonymous, query))[field]
             exact = (await graphql(as_orchestrator, query))[field]

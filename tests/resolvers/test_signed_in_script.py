@@ -25,18 +25,18 @@ NETWORK = "{ network { currentStreams capacity precision } viewer { role address
 
 
 async def test_script_signs_in_and_reads_exact_figures(
-    services: Services, stats_url: str, scripted: Loaded
+    services: Services, quiet_url: str, scripted: Loaded
 ) -> None:
     account = new_account()
     await register(services.db, account.address)
-    async with httpx.AsyncClient(base_url=stats_url, timeout=30) as http:
+    async with httpx.AsyncClient(base_url=quiet_url, timeout=30) as http:
         message = siwe_message(account.address, await request_nonce(http))
         signed = await graphql(http, SIGN_IN, {"m": message, "s": sign(account, message)})
         session = signed.json()["data"]["signIn"]["token"]
         minted = await graphql(http, CREATE_TOKEN, token=session)
         read_token = minted.json()["data"]["createApiToken"]["token"]
 
-    async with httpx.AsyncClient(base_url=stats_url, timeout=30) as script:
+    async with httpx.AsyncClient(base_url=quiet_url, timeout=30) as script:
         exact = (await graphql(script, NETWORK, token=read_token)).json()["data"]
         anonymous = (await graphql(script, NETWORK)).json()["data"]
 
