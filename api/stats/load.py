@@ -128,6 +128,19 @@ WITH h AS (SELECT * FROM unnest($1::int[], $2::timestamptz[]) AS h(slice, hour))
                           AS m(slice, first, last))
 """
 
+
+def minute_rows(table: str, alias: str) -> str:
+    """SQL after ``FROM``: the rows of the minute table ``table`` (as ``alias``) in each
+    minute range of the ``m`` parameter table.
+
+    OFFSET 0 keeps PostgreSQL from flattening the lateral subquery into the join, so
+    each range stays one index range scan on ``minute``."""
+    return (
+        "m CROSS JOIN LATERAL ("
+        f"SELECT * FROM {table} WHERE minute BETWEEN m.first AND m.last OFFSET 0) AS {alias}"
+    )
+
+
 _USAGE_COLUMNS = """
     sum(minutes)::int AS minutes, sum(sessions_minutes)::int AS sessions_minutes,
     sum(sessions) AS sessions, sum(capacity_minutes)::int AS capacity_minutes,
@@ -136,24 +149,22 @@ _USAGE_COLUMNS = """
     bool_or(has_origins) AS has_origins
 """
 
-_USAGE_PARTS = """
+_USAGE_PARTS = f"""
     SELECT h.slice, nh.node, nh.location_id, nh.orchestrator, nh.minutes,
            nh.sessions_minutes, nh.sessions, nh.sessions_peak, nh.capacity_minutes,
            nh.capacity, nh.mil_pixels, nh.segments, nh.source_seconds, nh.has_senders,
            nh.has_origins
     FROM h JOIN stats_node_hours nh ON nh.hour = h.hour
-    WHERE {hour_filter}
+    WHERE {{hour_filter}}
     UNION ALL
     SELECT m.slice, nm.node, coalesce(nm.location_id, 0), n.orchestrator, 1,
            (nm.sessions_avg IS NOT NULL)::int, coalesce(nm.sessions_avg, 0),
            coalesce(nm.sessions_avg, 0), (nm.capacity IS NOT NULL)::int,
            coalesce(nm.capacity, 0), nm.mil_pixels, nm.segments, nm.source_seconds,
            nm.has_senders, nm.has_origins
-    FROM m CROSS JOIN LATERAL (
-        SELECT * FROM node_minutes WHERE minute BETWEEN m.first AND m.last OFFSET 0
-    ) AS nm
+    FROM {minute_rows("node_minutes", "nm")}
     JOIN nodes n ON n.id = nm.node
-    WHERE {minute_filter}
+    WHERE {{minute_filter}}
 """
 
 
@@ -192,15 +203,13 @@ async def senders(db: Db, p: Plan) -> dict[tuple[int, int], frozenset[bytes]]:
     """Distinct broadcaster hashes per (slice, location)."""
     rows = await db.fetch(
         _PARAMS
-        + """
+        + f"""
         SELECT slice, location_id, array_agg(DISTINCT sender) AS senders FROM (
             SELECT h.slice, sh.location_id, sh.sender
             FROM h JOIN stats_sender_hours sh ON sh.hour = h.hour
             UNION ALL
             SELECT m.slice, coalesce(nm.location_id, 0), s.sender
-            FROM m CROSS JOIN LATERAL (
-        SELECT * FROM node_minute_senders WHERE minute BETWEEN m.first AND m.last OFFSET 0
-    ) AS s
+            FROM {minute_rows("node_minute_senders", "s")}
             LEFT JOIN node_minutes nm ON nm.node = s.node AND nm.minute = s.minute
         ) AS parts GROUP BY 1, 2
         """,
@@ -292,9 +301,7 @@ async def peaks(db: Db, p: Plan, by: Grouping) -> dict[tuple[int, str], float]:
         UNION ALL
         SELECT slice, code, max(total) FROM (
             SELECT m.slice, nm.minute, {code} AS code, sum(coalesce(nm.sessions_avg, 0)) AS total
-            FROM m CROSS JOIN LATERAL (
-        SELECT * FROM node_minutes WHERE minute BETWEEN m.first AND m.last OFFSET 0
-    ) AS nm
+            FROM {minute_rows("node_minutes", "nm")}
             LEFT JOIN locations l ON l.id = nm.location_id
             WHERE {code} IS NOT NULL
             GROUP BY 1, 2, 3
@@ -314,16 +321,14 @@ async def origins(db: Db, p: Plan) -> dict[tuple[int, str, str, str], float]:
     """Pixels (millions) per (slice, origin country, origin cell, orchestrator)."""
     rows = await db.fetch(
         _PARAMS
-        + """
+        + f"""
         SELECT slice, country, cell, orchestrator, sum(mil_pixels) AS mil_pixels FROM (
             SELECT h.slice, oh.country, oh.cell, n.orchestrator, oh.mil_pixels
             FROM h JOIN stats_origin_hours oh ON oh.hour = h.hour
             JOIN nodes n ON n.id = oh.node
             UNION ALL
             SELECT m.slice, o.country, o.cell, n.orchestrator, o.mil_pixels
-            FROM m CROSS JOIN LATERAL (
-        SELECT * FROM node_minute_origins WHERE minute BETWEEN m.first AND m.last OFFSET 0
-    ) AS o
+            FROM {minute_rows("node_minute_origins", "o")}
             JOIN nodes n ON n.id = o.node
         ) AS parts GROUP BY 1, 2, 3, 4
         """,
@@ -357,16 +362,14 @@ async def node_usage(db: Db, p: Plan, orchestrator: str, tick: datetime) -> dict
     )
     sender_rows = await db.fetch(
         _PARAMS
-        + """
+        + f"""
         SELECT slice, node, array_agg(DISTINCT sender) AS senders FROM (
             SELECT h.slice, sh.node, sh.sender
             FROM h JOIN stats_sender_hours sh ON sh.hour = h.hour
             JOIN nodes n ON n.id = sh.node WHERE n.orchestrator = $6
             UNION ALL
             SELECT m.slice, s.node, s.sender
-            FROM m CROSS JOIN LATERAL (
-        SELECT * FROM node_minute_senders WHERE minute BETWEEN m.first AND m.last OFFSET 0
-    ) AS s
+            FROM {minute_rows("node_minute_senders", "s")}
             JOIN nodes n ON n.id = s.node WHERE n.orchestrator = $6
         ) AS parts GROUP BY 1, 2
         """,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 
-from api.stats.load import Db, code_sql, dirty_hours
+from api.stats.load import Db, code_sql, dirty_hours, minute_rows
 from api.stats.places import Grouping
 from api.stats.windows import MINUTE, split
 
@@ -195,9 +195,7 @@ async def _usage(db: Db, args: tuple[object, ...]) -> dict[int, _Bucket]:
             SELECT {_bucket_sql("nm.minute")}, coalesce(nm.sessions_avg, 0),
                    coalesce(nm.capacity, 0), nm.mil_pixels, nm.segments, nm.source_seconds,
                    n.orchestrator, nm.has_senders
-            FROM m CROSS JOIN LATERAL (
-        SELECT * FROM node_minutes WHERE minute BETWEEN m.first AND m.last OFFSET 0
-    ) AS nm
+            FROM {minute_rows("node_minutes", "nm")}
             JOIN nodes n ON n.id = nm.node
             WHERE $5::int[] IS NULL OR nm.location_id = ANY($5)
         ) AS parts GROUP BY bucket
@@ -228,9 +226,7 @@ async def _peaks(db: Db, args: tuple[object, ...], by: Grouping, code: str) -> d
         UNION ALL
         SELECT {_bucket_sql("minute")}, max(total) FROM (
             SELECT nm.minute, sum(coalesce(nm.sessions_avg, 0)) AS total
-            FROM m CROSS JOIN LATERAL (
-        SELECT * FROM node_minutes WHERE minute BETWEEN m.first AND m.last OFFSET 0
-    ) AS nm
+            FROM {minute_rows("node_minutes", "nm")}
             WHERE $5::int[] IS NULL OR nm.location_id = ANY($5)
             GROUP BY 1
         ) AS minutes GROUP BY 1
@@ -255,9 +251,7 @@ async def _broadcasters(db: Db, args: tuple[object, ...]) -> dict[int, float]:
             WHERE $5::int[] IS NULL OR sh.location_id = ANY($5)
             UNION ALL
             SELECT {_bucket_sql("s.minute")}, s.sender
-            FROM m CROSS JOIN LATERAL (
-        SELECT * FROM node_minute_senders WHERE minute BETWEEN m.first AND m.last OFFSET 0
-    ) AS s
+            FROM {minute_rows("node_minute_senders", "s")}
             LEFT JOIN node_minutes nm ON nm.node = s.node AND nm.minute = s.minute
             WHERE $5::int[] IS NULL OR coalesce(nm.location_id, 0) = ANY($5)
         ) AS parts GROUP BY bucket

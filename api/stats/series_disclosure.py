@@ -73,7 +73,7 @@ from datetime import UTC, datetime
 from api.services import Services
 from api.stats import load
 from api.stats.disclosure import Table, protect
-from api.stats.load import Db, dirty_hours
+from api.stats.load import Db, dirty_hours, minute_rows
 from api.stats.places import Grouping
 from api.stats.series import Request
 from api.stats.snapshot import public_groupings
@@ -191,7 +191,7 @@ async def contributors(
     else:
         hours, ranges = [], [(req.start, last)]
     rows = await db.fetch(
-        """
+        f"""
         WITH h AS (SELECT unnest($1::timestamptz[]) AS hour),
              m AS (SELECT * FROM unnest($2::timestamptz[], $3::timestamptz[]) AS m(first, last))
         SELECT bucket, array_agg(location_id) AS locations, array_agg(orchestrator) AS who
@@ -202,9 +202,7 @@ async def contributors(
             UNION
             SELECT floor(extract(epoch FROM nm.minute) / $4)::bigint,
                    coalesce(nm.location_id, 0), n.orchestrator
-            FROM m CROSS JOIN LATERAL (
-                SELECT * FROM node_minutes WHERE minute BETWEEN m.first AND m.last OFFSET 0
-            ) AS nm
+            FROM {minute_rows("node_minutes", "nm")}
             JOIN nodes n ON n.id = nm.node
         ) AS pairs GROUP BY bucket
         """,
