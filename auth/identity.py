@@ -9,7 +9,7 @@ Credentials, in order:
    with the READ scope. A bearer that is malformed, unknown, revoked, ended or lacks
    the READ scope is an error (``Unauthenticated`` / ``Forbidden``), never a silent
    fallback to the public view: a script must learn that its token stopped working.
-2. The session cookie, where ``auth.origins.cookie_usable`` allows it. A cookie whose
+2. The session cookie, where ``auth.csrf.cookie_usable`` allows it. A cookie whose
    session has ended is ignored (the browser cannot drop an HttpOnly cookie itself;
    the ``/graphql`` gate tells it to).
 3. Nothing: anonymous.
@@ -23,10 +23,10 @@ from typing import Literal
 
 from starlette.requests import HTTPConnection
 
-from api.services import Services
+from api.core.errors import Forbidden, Unauthenticated
+from api.core.services import Services
 from auth import tokens
-from auth.errors import Forbidden, Unauthenticated
-from auth.origins import cookie_usable
+from auth.csrf import cookie_usable
 from auth.sessions import (
     COOKIE_NAME,
     end_session,

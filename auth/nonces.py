@@ -8,7 +8,7 @@ verify a nonce another one issued.
 Issuing is limited, since every nonce costs Redis memory for ``NONCE_TTL`` whether or
 not anybody signs with it:
 
-* per client (``api.ratelimit.client_key``: a keyed hash of the address, never the
+* per client (``api.core.ratelimit.client_key``: a keyed hash of the address, never the
   address), a token bucket: ``LPM_NONCE_BURST`` (10) at once, then
   ``LPM_NONCE_PER_MINUTE`` (5). One sign-in takes one nonce; a wallet that asks again
   on every retry, reconnect or tab still stays far below 10, and someone retrying
@@ -32,10 +32,10 @@ from datetime import UTC, datetime, timedelta
 
 import siwe
 
-from api.metrics import SIGN_IN_NONCES
-from api.ratelimit import Script
-from api.services import Services
-from auth.errors import RateLimited
+from api.core.errors import RateLimited
+from api.core.metrics import SIGN_IN_NONCES
+from api.core.ratelimit import Script
+from api.core.services import Services
 
 # Also the longest a signed message may wait between its Issued At and its use.
 NONCE_TTL = timedelta(minutes=10)
@@ -102,7 +102,7 @@ def bucket_key(services: Services, client: str) -> str:
 
 
 async def issue_nonce(services: Services, client: str | None = None) -> Challenge:
-    """A new nonce for ``client``, the ``api.ratelimit.client_key`` of who asks.
+    """A new nonce for ``client``, the ``api.core.ratelimit.client_key`` of who asks.
 
     Without ``client`` (callers inside the service, tests) only the cap on pending
     nonces applies. Raises ``RateLimited`` over either limit."""

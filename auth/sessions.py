@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 
 from starlette.responses import Response
 
-from api.services import Services
-from api.settings import Settings
+from api.core.services import Services
+from api.core.settings import Settings
 from auth.revocations import announce, session_credential
 
 log = logging.getLogger(__name__)

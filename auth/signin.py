@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 import siwe
 from web3 import HTTPProvider
 
-from api.services import Services
-from auth.errors import BadUserInput, Forbidden, Unauthenticated
+from api.core.errors import BadUserInput, Forbidden, Unauthenticated
+from api.core.services import Services
 from auth.nonces import NONCE_TTL, consume_nonce, nonce_pending
 from auth.sessions import Session, create_session
 

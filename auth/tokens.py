@@ -19,7 +19,7 @@ from typing import Literal
 
 import asyncpg
 
-from api.services import Services
+from api.core.services import Services
 from auth.revocations import CHANNEL, TOKEN_PREFIX
 
 log = logging.getLogger(__name__)

@@ -24,8 +24,8 @@ from typing import TypeVar
 
 import asyncpg
 
-from api.services import Services
-from auth.errors import Unauthenticated
+from api.core.errors import Unauthenticated
+from api.core.services import Services
 from auth.identity import Identity
 from auth.revocations import CHANNEL, session_credential, token_credential
 from auth.sessions import session_seconds_left

@@ -12,17 +12,17 @@ import strawberry
 from api.account import nodes as account_nodes
 from api.account import sharing as account_sharing
 from api.account.erasure import erase_orchestrator_data
-from api.locate import declared
-from api.ratelimit import client_key
+from api.core.errors import BadUserInput, Forbidden, Unauthenticated
+from api.core.ratelimit import client_key
+from api.disclosure.precision import Rule
+from api.geo.locate import declared
 from auth import tokens
-from auth.errors import BadUserInput, Forbidden, Unauthenticated
 from auth.identity import Identity, orchestrator_identity
 from auth.nonces import issue_nonce
-from auth.precision import Rule
 from auth.sessions import clear_session_cookie, end_session, session_id, set_session_cookie
 from auth.signin import sign_in
 from resolvers.context import Context
-from resolvers.precision import PrecisionDirective
+from resolvers.fields import PrecisionDirective
 from resolvers.viewer import (
     ApiToken,
     OwnNode,

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 
-from api.services import Services
+from api.core.services import Services
 
 
 @dataclass

@@ -51,10 +51,10 @@ from strawberry.extensions import (
     ValidationCache,
 )
 
-from api.regions import COUNTRIES, REGIONS
+from api.geo.regions import COUNTRIES, REGIONS
 from api.stats.series import MAX_POINTS
+from resolvers.network import MAX_REGIONS
 from resolvers.orchestrators import MAX_NODES
-from resolvers.stats import MAX_REGIONS
 
 log = logging.getLogger(__name__)
 

@@ -14,15 +14,15 @@ from collections.abc import AsyncGenerator
 
 import strawberry
 
+from api.disclosure.precision import Rule
 from api.stats.ticks import ticks_for
 from api.stats.windows import Window as WindowValue
-from auth.precision import Rule
 from auth.watch import watch
-from resolvers.access import identity_of, set_tick, view_of
 from resolvers.context import Context
-from resolvers.precision import coarsen, precise_resolver
-from resolvers.stats import network_stats
+from resolvers.fields import coarsen, precise_resolver
+from resolvers.network import network_stats
 from resolvers.stats_types import NetworkStats, Window
+from resolvers.view import identity_of, set_tick, view_of
 
 # Without published ticks the tick follows the clock; look at it this often.
 CLOCK_SECONDS = 15.0

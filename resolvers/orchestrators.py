@@ -11,15 +11,15 @@ from datetime import datetime
 
 import strawberry
 
+from api.core.errors import BadUserInput
+from api.disclosure.precision import Rule
 from api.stats.nodes import NodeFigures, node_figures
 from api.stats.snapshot import snapshot
 from api.stats.windows import Window as WindowValue
-from auth.errors import BadUserInput
-from auth.precision import Rule
-from resolvers.access import tick_of, view_of
 from resolvers.context import Context
-from resolvers.precision import precise_field, precise_resolver
+from resolvers.fields import precise_field, precise_resolver
 from resolvers.stats_types import Location, Precision, Window
+from resolvers.view import tick_of, view_of
 
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 # Nodes listed per orchestrator, at most.

@@ -6,20 +6,20 @@ from datetime import datetime
 
 import strawberry
 
+from api.core.errors import BadUserInput
+from api.disclosure.precision import Rule
+from api.geo.grouping import Grouping, Level, grouping, region_name
 from api.stats.load import origins as load_origins
 from api.stats.load import read
 from api.stats.origins import ORIGIN_RESOLUTION, Origins
-from api.stats.places import Grouping, Level, grouping, region_name
 from api.stats.snapshot import snapshot
 from api.stats.ticks import ticks_for
 from api.stats.windows import Window as WindowValue
-from auth.errors import BadUserInput
-from auth.precision import Rule
-from resolvers.access import tick_of, view_of
 from resolvers.context import Context
-from resolvers.precision import precise_field, precise_resolver
-from resolvers.stats import MAX_REGIONS
+from resolvers.fields import precise_field, precise_resolver
+from resolvers.network import MAX_REGIONS
 from resolvers.stats_types import Precision, RegionLevel, Window
+from resolvers.view import tick_of, view_of
 
 
 @strawberry.type(description="Demand from one origin region: pixels its gateways had transcoded.")

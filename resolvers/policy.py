@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import strawberry
 
-from auth.precision import PUBLIC_MIN_STEP, Rule
-from resolvers.access import view_of
+from api.disclosure.precision import PUBLIC_MIN_STEP, Rule
 from resolvers.context import Context
-from resolvers.precision import precise_field, precise_resolver
+from resolvers.fields import precise_field, precise_resolver
+from resolvers.view import view_of
 
 
 @strawberry.type(description="The precision this caller is served, and the public view's rules.")

@@ -8,17 +8,17 @@ from typing import Annotated
 import h3
 import strawberry
 
+from api.core.errors import BadUserInput
+from api.disclosure.precision import Rule, View, public_step
+from api.geo.grouping import NETWORK, Grouping, Level, grouping, valid_code
 from api.stats import series as stats_series
 from api.stats import series_disclosure
 from api.stats.load import read
-from api.stats.places import NETWORK, Grouping, Level, grouping, valid_code
 from api.stats.ticks import ticks_for
-from auth.errors import BadUserInput
-from auth.precision import Rule, View, public_step
-from resolvers.access import tick_of, view_of
 from resolvers.context import Context
-from resolvers.precision import precise_field, precise_resolver
+from resolvers.fields import precise_field, precise_resolver
 from resolvers.stats_types import Precision, RegionLevel
+from resolvers.view import tick_of, view_of
 
 SeriesMetric = strawberry.enum(
     stats_series.Metric,

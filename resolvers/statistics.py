@@ -7,11 +7,11 @@ import strawberry
 
 from resolvers.limits import EXTENSIONS
 from resolvers.live import LiveSubscription
+from resolvers.network import StatsQuery
 from resolvers.orchestrators import OrchestratorQuery
 from resolvers.origins import OriginsQuery
 from resolvers.policy import AccessQuery
 from resolvers.series import SeriesQuery
-from resolvers.stats import StatsQuery
 
 
 @strawberry.type

@@ -13,12 +13,12 @@ from enum import Enum
 import h3
 import strawberry
 
+from api.disclosure.precision import Rule, View
+from api.geo.grouping import Level, fixed_centre, region_name
 from api.stats.figures import Figures
-from api.stats.places import Level, fixed_centre, region_name
 from api.stats.snapshot import BROADCASTERS, CURRENT, WINDOW
 from api.stats.windows import Window as WindowValue
-from auth.precision import Rule, View
-from resolvers.precision import precise_field
+from resolvers.fields import precise_field
 
 Window = strawberry.enum(
     WindowValue,

@@ -11,11 +11,11 @@ import strawberry
 
 from api.account import nodes as account_nodes
 from api.account import sharing as account_sharing
+from api.disclosure.precision import Rule
 from auth import tokens
 from auth.identity import Identity, identify
-from auth.precision import Rule
 from resolvers.context import Context
-from resolvers.precision import precise_field, precise_resolver
+from resolvers.fields import precise_field, precise_resolver
 
 
 def caller_field(description: str) -> Any:

@@ -22,12 +22,12 @@ import pytest
 import redis.asyncio as aioredis
 import uvicorn
 
-from api.app import create_app
-from api.embedded import embedded_services
-from api.migrate import migrate
-from api.services import Services, open_services
-from api.settings import Settings, load_settings
-from tests.geoip import build_city_mmdb
+from api.core.embedded import embedded_services
+from api.core.migrate import migrate
+from api.core.services import Services, open_services
+from api.core.settings import Settings, load_settings
+from api.http.app import create_app
+from tests.support.geoip import build_city_mmdb
 
 RUN_ID = secrets.token_hex(4)
 

@@ -10,8 +10,8 @@ from datetime import datetime
 
 import asyncpg
 
-from api.locate import Location
-from api.places import location_id
+from api.geo.locate import Location
+from api.geo.places import location_id
 
 
 @dataclass(frozen=True, slots=True)

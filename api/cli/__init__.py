@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from api.cli import demo_load, migrate, registry, schema, serve, sharing, token
 from api.cli.common import UsageError
-from api.settings import ConfigError
+from api.core.settings import ConfigError
 
 COMMANDS = [serve, migrate, schema, registry, token, sharing, demo_load]
 

@@ -6,11 +6,11 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from api.database import wait_for_database
-from api.embedded import resolved
-from api.migrate import migrate
-from api.services import Services, open_services
-from api.settings import Settings, load_settings
+from api.core.database import wait_for_database
+from api.core.embedded import resolved
+from api.core.migrate import migrate
+from api.core.services import Services, open_services
+from api.core.settings import Settings, load_settings
 
 T = TypeVar("T")
 

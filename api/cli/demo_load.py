@@ -14,12 +14,12 @@ import re
 import time
 
 from api.cli.common import UsageError, with_services
+from api.core.services import Services
+from api.demo.install import install
 from api.demo.network import DEFAULT_ORCHESTRATORS, DEFAULT_SEED, build_network
-from api.demo.registry import install
 from api.demo.runner import DemoLoad, DemoOptions
 from api.demo.worker import wait_listening
 from api.demo.writer import RemoteWriter, Unauthorized
-from api.services import Services
 
 log = logging.getLogger(__name__)
 

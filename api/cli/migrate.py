@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from api.cli.common import with_services
-from api.services import Services
+from api.core.services import Services
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -7,9 +7,9 @@ import asyncio
 from pathlib import Path
 
 from api.cli.common import UsageError, with_services
-from api.registry import ImportSummary, RegistryError, apply, fetch_subgraph, read_file
-from api.services import Services
-from api.settings import load_settings
+from api.core.services import Services
+from api.core.settings import load_settings
+from api.registry.subgraph import ImportSummary, RegistryError, apply, fetch_subgraph, read_file
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

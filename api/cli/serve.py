@@ -15,17 +15,17 @@ import uvicorn
 from starlette.applications import Starlette
 from uvicorn.supervisors import Multiprocess
 
-from api.app import create_app
 from api.cli.common import UsageError
-from api.database import wait_for_database
+from api.core.database import wait_for_database
+from api.core.embedded import resolved
+from api.core.metrics import MULTIPROCESS_DIR
+from api.core.migrate import migrate
+from api.core.services import open_services
+from api.core.settings import Settings, load_settings
 from api.demo.runner import DemoOptions
 from api.demo.worker import DEFAULT_BACKFILL_SECONDS, demo_worker, loopback_url
-from api.embedded import resolved
-from api.metrics import MULTIPROCESS_DIR
-from api.migrate import migrate
-from api.services import open_services
-from api.settings import Settings, load_settings
-from api.workers import default_workers
+from api.http.app import create_app
+from api.rollup.workers import default_workers
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ def _serve_processes(settings: Settings, count: int, options: dict[str, Any]) ->
     """Run ``count`` server processes on one socket (uvicorn's supervisor restarts
     any that dies). They are started afresh and read their settings from the
     environment, so the URLs resolved here (embedded servers included) go there, and
-    so does a fresh directory for their shared metrics (``api.metrics``)."""
+    so does a fresh directory for their shared metrics (``api.core.metrics``)."""
     os.environ["LPM_DATABASE_URL"] = settings.database_url or ""
     os.environ["LPM_REDIS_URL"] = settings.redis_url or ""
     with tempfile.TemporaryDirectory(prefix="lpmetrics-metrics-") as metrics:

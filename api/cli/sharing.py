@@ -6,9 +6,9 @@ from __future__ import annotations
 import argparse
 
 from api.cli.common import UsageError, with_services
+from api.core.services import Services
 from api.ingest.allowlist import OPTIONAL, REQUIRED, UnknownMetric
 from api.ingest.sharing import NotRegistered, set_shared_metrics, shared_metrics
-from api.services import Services
 from auth.tokens import TokenError, normalize_address
 
 

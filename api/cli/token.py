@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 
 from api.cli.common import UsageError, with_services
+from api.core.services import Services
 from api.ingest.prometheus_config import remote_write_config
 from api.ingest.sharing import shared_metrics
-from api.services import Services
 from auth.tokens import SCOPES, TokenError, create_token, revoke_token
 
 DEFAULT_URL = "http://127.0.0.1:8000"

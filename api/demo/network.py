@@ -31,7 +31,7 @@ from eth_account import Account
 from eth_utils import to_checksum_address
 
 from api.demo.ladders import LADDERS, Ladder
-from api.regions import REGIONS, continent_of
+from api.geo.regions import REGIONS, continent_of
 
 DEFAULT_ORCHESTRATORS = 40
 DEFAULT_SEED = 1

@@ -16,12 +16,12 @@ import time
 import asyncpg
 import httpx
 
+from api.core.services import Services
+from api.demo.install import install
 from api.demo.network import build_network
-from api.demo.registry import install
 from api.demo.runner import DemoLoad, DemoOptions
 from api.demo.writer import RemoteWriter
-from api.services import Services
-from api.workers import Worker
+from api.rollup.workers import Worker
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ async def newest_sample(services: Services, addresses: list[str]) -> float | Non
 
 
 def demo_worker(base_url: str, options: DemoOptions) -> Worker:
-    """A worker (see ``api.workers``) running the demo network against ``base_url``."""
+    """A worker (see ``api.rollup.workers``) running the demo network against ``base_url``."""
 
     async def demo(services: Services) -> None:
         await wait_listening(base_url)

@@ -15,8 +15,8 @@ import time
 
 import asyncpg
 
+from api.geo.locate import Geolocator
 from api.ingest.labels import SeriesInfo, describe
-from api.locate import Geolocator
 from api.remote_write import Labels
 
 RESOLVE_EVERY_SECONDS = 3600.0

@@ -25,13 +25,14 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 
+from api.core.metrics import INGEST_DROPPED, INGEST_DURATION, INGEST_REQUESTS, INGEST_SAMPLES
+from api.core.services import Services
 from api.ingest.batch import Batch, prepare
 from api.ingest.catalog import Catalog
 from api.ingest.limits import REPORT_EVERY_SECONDS, Limiter
 from api.ingest.partitions import day_start, oldest_kept_day
 from api.ingest.sharing import shared_metrics
 from api.ingest.storage import store
-from api.metrics import INGEST_DROPPED, INGEST_DURATION, INGEST_REQUESTS, INGEST_SAMPLES
 from api.remote_write import (
     DEFAULT_MAX_DECOMPRESSED_BYTES,
     RemoteWriteError,
@@ -41,7 +42,6 @@ from api.remote_write import (
     negotiate,
     written_headers,
 )
-from api.services import Services
 from auth.tokens import verify_token
 
 log = logging.getLogger(__name__)

@@ -15,8 +15,8 @@ import hmac
 import re
 from dataclasses import dataclass
 
+from api.geo.locate import Geolocator
 from api.ingest import allowlist
-from api.locate import Geolocator
 from api.remote_write import Labels
 
 ORIGIN_RESOLUTION = 3

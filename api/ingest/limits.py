@@ -8,15 +8,15 @@ One Lua script admits or refuses a whole request atomically:
   ``LPM_INGEST_MAX_SERIES``. Each process reports a series at most every
   ``REPORT_EVERY_SECONDS``, so a steady request costs one small script call.
 
-A refused request consumes nothing. The bucket is the shared one of ``api.ratelimit``.
+A refused request consumes nothing. The bucket is the shared one of ``api.core.ratelimit``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from api.ratelimit import Refusal, Script
-from api.services import Services
+from api.core.ratelimit import Refusal, Script
+from api.core.services import Services
 
 __all__ = ["Limiter", "Refusal"]
 

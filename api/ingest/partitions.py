@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import asyncpg
 
-from api.services import Services
+from api.core.services import Services
 
 log = logging.getLogger(__name__)
 

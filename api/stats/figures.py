@@ -22,8 +22,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from api.geo.grouping import UNKNOWN_LOCATION, Grouping, Place
 from api.stats.load import NodeNow, Registered, Usage
-from api.stats.places import UNKNOWN_LOCATION, Grouping, Place
 from api.stats.windows import Window
 
 

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from api.stats.places import Grouping, Level, Place
+from api.geo.grouping import Grouping, Level, Place
 from api.stats.windows import MINUTE, WINDOWS, Slice, slices, split
 
 Db = asyncpg.Pool | asyncpg.Connection

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from api.services import Services
+from api.core.services import Services
 from api.stats import load
 from api.stats.load import Usage
 from api.stats.snapshot import snapshot

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 
 import h3
 
-from api.regions import continent_of, nearest_region
-from api.stats.disclosure import Table, protect
-from api.stats.places import Grouping, Level, grouping
+from api.disclosure.audit import Table, protect
+from api.geo.grouping import Grouping, Level, grouping
+from api.geo.regions import continent_of, nearest_region
 from api.stats.windows import WINDOWS, Window
 
 ORIGIN_RESOLUTION = 3
@@ -81,7 +81,7 @@ class Origins:
         return out
 
     def withheld(self, k: int, max_resolution: int) -> frozenset[tuple[Window, Grouping, str]]:
-        """Origins the public view withholds (``api.stats.disclosure``; no network total
+        """Origins the public view withholds (``api.disclosure.audit``; no network total
         of origins is published)."""
         key = (k, max_resolution)
         if key not in self._withheld:

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 
+from api.geo.grouping import Grouping
 from api.stats.load import Db, code_sql, dirty_hours, minute_rows
-from api.stats.places import Grouping
 from api.stats.windows import MINUTE, split
 
 MAX_POINTS = 1000

@@ -4,7 +4,7 @@ Primary suppression alone (``0 < contributors < k`` per point) is not enough: th
 network's point minus the shown points of every continent but one is that continent's
 point, withheld or not; a Livepeer region minus the countries inside it is what its
 other places hold. So a public point of region R at bucket B is withheld when the
-windows' protection (``api.stats.disclosure.protect``, steps 1 to 3), run on B's own
+windows' protection (``api.disclosure.audit.protect``, steps 1 to 3), run on B's own
 contributors with every public grouping (``public_groupings``), withholds R. Every
 bucket is one window on its own: buckets do not overlap, so two points of one series
 differ by no hidden slice, and ``window_differences`` stays off.
@@ -70,11 +70,11 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
-from api.services import Services
+from api.core.services import Services
+from api.disclosure.audit import Table, protect
+from api.geo.grouping import Grouping
 from api.stats import load
-from api.stats.disclosure import Table, protect
 from api.stats.load import Db, dirty_hours, minute_rows
-from api.stats.places import Grouping
 from api.stats.series import Request
 from api.stats.snapshot import public_groupings
 from api.stats.ticks import ticks_for

@@ -1,6 +1,6 @@
 """One tick's worth of rollups, loaded once per process and tick and shared by every
 request (``Ticks.memo``): figures of every window and level are computed from it in
-memory, exact; what each caller may see of them is decided later (``auth.precision``).
+memory, exact; what each caller may see of them is decided later (``api.disclosure.precision``).
 """
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from api.services import Services
+from api.core.services import Services
+from api.disclosure.audit import Table, protect
+from api.geo.grouping import NETWORK, Grouping, Level, Place, grouping
 from api.stats import load
-from api.stats.disclosure import Table, protect
 from api.stats.figures import Figures, aggregate
 from api.stats.load import NodeNow, Plan, Registered, Usage
-from api.stats.places import NETWORK, Grouping, Level, Place, grouping
 from api.stats.ticks import ticks_for
 from api.stats.windows import WINDOWS, Window
 
@@ -49,7 +49,7 @@ class Snapshot:
         )
 
     def withheld(self, k: int, max_resolution: int) -> Withheld:
-        """What the public view withholds (``api.stats.disclosure``)."""
+        """What the public view withholds (``api.disclosure.audit``)."""
         return _disclose(self, k, max_resolution)
 
 

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 import redis.exceptions
 
-from api.services import Services
+from api.core.services import Services
 from api.stats.windows import MINUTE, floor_minute
 
 log = logging.getLogger(__name__)

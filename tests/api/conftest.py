@@ -1,1 +1,1 @@
-from tests.stats_fixtures import *  # noqa: F403 - the statistics API fixtures
+from tests.support.stats_fixtures import *  # noqa: F403 - the statistics API fixtures

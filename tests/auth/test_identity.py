@@ -3,12 +3,12 @@ import dataclasses
 import pytest
 from starlette.requests import HTTPConnection
 
-from api.services import Services
+from api.core.errors import Forbidden, Unauthenticated
+from api.core.services import Services
 from auth import tokens
-from auth.errors import Forbidden, Unauthenticated
 from auth.identity import ANONYMOUS, RECIPROCITY_MESSAGE, STALE_COOKIE_KEY, Identity, identify
 from auth.sessions import COOKIE_NAME, create_session, end_session, session_address, session_id
-from tests.wallet import ORIGIN, new_account, register
+from tests.support.wallet import ORIGIN, new_account, register
 
 
 def _connection(method: str = "POST", **headers: str) -> HTTPConnection:

@@ -2,12 +2,12 @@ import asyncio
 
 import pytest
 
-from api.services import Services, open_services
-from api.settings import Settings
-from auth.errors import RateLimited
+from api.core.errors import RateLimited
+from api.core.services import Services, open_services
+from api.core.settings import Settings
 from auth.nonces import NONCE_TTL, bucket_key, consume_nonce, issue_nonce, nonce_pending
 
-CLIENT, OTHER = "a" * 32, "b" * 32  # what api.ratelimit.client_key gives
+CLIENT, OTHER = "a" * 32, "b" * 32  # what api.core.ratelimit.client_key gives
 
 
 async def test_issued_nonce_is_pending_until_consumed_once(services: Services) -> None:

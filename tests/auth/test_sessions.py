@@ -2,7 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 from starlette.responses import Response
 
-from api.services import Services
+from api.core.services import Services
 from auth.sessions import (
     COOKIE_NAME,
     clear_session_cookie,

@@ -3,12 +3,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from api.services import Services
-from auth.errors import BadUserInput, Forbidden, Unauthenticated
+from api.core.errors import BadUserInput, Forbidden, Unauthenticated
+from api.core.services import Services
 from auth.nonces import issue_nonce, nonce_pending
 from auth.sessions import session_address
 from auth.signin import sign_in, verify_sign_in
-from tests.wallet import new_account, register, sign, siwe_message
+from tests.support.wallet import new_account, register, sign, siwe_message
 
 
 async def _nonce(services: Services) -> str:

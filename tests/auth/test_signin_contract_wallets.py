@@ -8,13 +8,13 @@ from eth_abi import encode
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from api.services import Services
-from auth.errors import Unauthenticated
+from api.core.errors import Unauthenticated
+from api.core.services import Services
 from auth.nonces import issue_nonce, nonce_pending
 from auth.signin import verify_sign_in
 from tests.conftest import free_port
-from tests.eth_rpc import ContractWalletChain, serve_chain
-from tests.wallet import CHAIN_ID, new_account, sign, siwe_message
+from tests.support.eth_rpc import ContractWalletChain, serve_chain
+from tests.support.wallet import CHAIN_ID, new_account, sign, siwe_message
 
 WALLET = "0x" + "c0ffee" * 6 + "c0ff"
 MAGIC_6492 = bytes.fromhex("6492" * 16)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from api.services import Services
+from api.core.services import Services
 from auth.tokens import (
     PREFIX,
     TokenError,

@@ -11,9 +11,9 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from api.services import Services, open_services
-from api.settings import Settings
-from auth.errors import Unauthenticated
+from api.core.errors import Unauthenticated
+from api.core.services import Services, open_services
+from api.core.settings import Settings
 from auth.identity import ANONYMOUS, Identity
 from auth.revocations import CHANNEL
 from auth.sessions import create_session, end_session, session_id

@@ -32,9 +32,9 @@ from datetime import UTC, datetime, timedelta
 
 import h3
 
-from api.regions import continent_of, nearest_region
-from api.stats.disclosure import Table, protect
-from api.stats.places import NETWORK, Grouping, Level, grouping
+from api.disclosure.audit import Table, protect
+from api.geo.grouping import NETWORK, Grouping, Level, grouping
+from api.geo.regions import continent_of, nearest_region
 from api.stats.snapshot import public_groupings
 
 CITIES = [
@@ -90,11 +90,11 @@ SERIES_TICK = datetime(2024, 5, 31, 0, 0, tzinfo=UTC)
 async def bench_series(orchestrators: int, nodes: int, churn: float, seed: int) -> None:
     import asyncpg
 
-    from api.migrate import migrate
+    from api.core.migrate import migrate
     from api.stats import series, series_disclosure
     from api.stats.load import read
     from tests.bench.query import METROS, _with_database
-    from tests.rollup_rows import add_node, add_orchestrator, add_place
+    from tests.support.rollup_rows import add_node, add_orchestrator, add_place
 
     admin_url = os.environ.get("LPM_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     admin = await asyncpg.connect(admin_url)

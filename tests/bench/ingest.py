@@ -37,11 +37,11 @@ import httpx
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from api.embedded import embedded_services  # noqa: E402
-from api.migrate import migrate  # noqa: E402
+from api.core.embedded import embedded_services  # noqa: E402
+from api.core.migrate import migrate  # noqa: E402
 from api.remote_write import remote_v1_pb2  # noqa: E402
 from auth.tokens import create_token  # noqa: E402
-from tests.remote_write_bodies import V1_HEADERS, compress, livepeer_series  # noqa: E402
+from tests.support.remote_write_bodies import V1_HEADERS, compress, livepeer_series  # noqa: E402
 
 SCRAPE_MS = 15_000
 

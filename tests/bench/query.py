@@ -48,14 +48,14 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import httpx
 
-from api.app import create_app
-from api.embedded import embedded_services
-from api.migrate import migrate
-from api.services import open_services
-from api.settings import Settings, load_settings
-from api.stats.hours import refresh
+from api.core.embedded import embedded_services
+from api.core.migrate import migrate
+from api.core.services import open_services
+from api.core.settings import Settings, load_settings
+from api.http.app import create_app
+from api.rollup.hours import refresh
 from auth.sessions import create_session
-from tests.rollup_rows import add_node, add_orchestrator, add_place
+from tests.support.rollup_rows import add_node, add_orchestrator, add_place
 
 DATABASE = "lpm_bench"
 PREFIX = "lpmbench:"

@@ -25,16 +25,16 @@ from pathlib import Path
 import httpx
 import websockets
 
-from api.services import Services
-from api.settings import Settings
+from api.core.services import Services
+from api.core.settings import Settings
 from api.stats.ticks import clock_tick, latest_key
 from api.stats.windows import MINUTE
 from auth.sessions import create_session
-from tests.api.cli.cli_env import env_for
-from tests.api.ingest.helpers import ADDRESS, NODE, node_series, now_ms, register, send_series
 from tests.conftest import free_port
-from tests.graphql_ws import subscribed
-from tests.wallet import ORIGIN
+from tests.support.cli_env import env_for
+from tests.support.graphql_ws import subscribed
+from tests.support.ingest import ADDRESS, NODE, node_series, now_ms, register, send_series
+from tests.support.wallet import ORIGIN
 
 SUBSCRIPTION = "subscription { networkUpdates { asOf currentStreams capacity precision } }"
 OTHER_NODE = f"{ADDRESS}-orch-nyc-1"

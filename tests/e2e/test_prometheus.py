@@ -18,12 +18,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from api.core.services import Services
+from api.core.settings import Settings
 from api.ingest.allowlist import BY_SERIES
 from api.ingest.labels import sender_hash
-from api.services import Services
-from api.settings import Settings
-from tests.api.cli.cli_env import lpmetrics
 from tests.conftest import free_port, running_server
+from tests.support.cli_env import lpmetrics
 
 PROMETHEUS = shutil.which("prometheus")
 pytestmark = [

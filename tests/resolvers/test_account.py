@@ -8,12 +8,12 @@ import httpx
 import pytest
 from eth_account.signers.local import LocalAccount
 
-from api.services import Services
-from api.settings import Settings
+from api.core.services import Services
+from api.core.settings import Settings
 from auth.sessions import COOKIE_NAME
 from tests.conftest import running_server
-from tests.remote_write_bodies import V1_HEADERS, livepeer_series, v1_body
-from tests.wallet import (
+from tests.support.remote_write_bodies import V1_HEADERS, livepeer_series, v1_body
+from tests.support.wallet import (
     ORIGIN,
     SIGN_IN,
     error_codes,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.stats_fixtures import graphql
-from tests.stats_scenario import ORIGIN_BR, ORIGIN_DE
+from tests.support.stats_fixtures import graphql
+from tests.support.stats_scenario import ORIGIN_BR, ORIGIN_DE
 
 pytestmark = pytest.mark.usefixtures("scripted")
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from api.services import Services
-from api.settings import Settings
+from api.core.services import Services
+from api.core.settings import Settings
 from resolvers import limits
 from tests.conftest import running_server
-from tests.proxy import proxied
-from tests.stats_fixtures import pin
+from tests.support.proxy import proxied
+from tests.support.stats_fixtures import pin
 
 
 async def _error(http: httpx.AsyncClient, query: str, variables: dict | None = None) -> dict:

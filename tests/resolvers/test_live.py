@@ -12,17 +12,17 @@ import httpx
 import pytest
 import websockets
 
-from api.services import Services
-from api.settings import Settings
+from api.core.services import Services
+from api.core.settings import Settings
 from api.stats.ticks import publish_tick, rollups_channel
 from api.stats.windows import MINUTE
 from auth.sessions import COOKIE_NAME
 from tests.conftest import running_server
-from tests.graphql_ws import subscribed
-from tests.stats_fixtures import TICK
-from tests.stats_scenario import load, scenario
-from tests.stats_server import server_process
-from tests.wallet import error_codes, graphql, new_account, register, session_token
+from tests.support.graphql_ws import subscribed
+from tests.support.stats_fixtures import TICK
+from tests.support.stats_scenario import load, scenario
+from tests.support.stats_server import server_process
+from tests.support.wallet import error_codes, graphql, new_account, register, session_token
 
 SUBSCRIPTION = "subscription { networkUpdates { asOf currentStreams precision } }"
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from api.services import Services
-from api.settings import Settings
+from api.core.services import Services
+from api.core.settings import Settings
 from tests.conftest import running_server
-from tests.stats_fixtures import graphql, signed_in
-from tests.stats_scenario import Loaded, address
+from tests.support.stats_fixtures import graphql, signed_in
+from tests.support.stats_scenario import Loaded, address
 
 QUERY = """query($address: String!, $window: Window) {
   orchestrator(address: $address, window: $window) {

@@ -18,12 +18,12 @@ import pytest
 from graphql import parse
 from graphql.language import FieldDefinitionNode, ObjectTypeDefinitionNode
 
-from api.services import Services
-from api.settings import Settings
-from auth.precision import coarse_cell, round_up, significant
+from api.core.services import Services
+from api.core.settings import Settings
+from api.disclosure.precision import coarse_cell, round_up, significant
 from resolvers.schema import sdl
-from tests.stats_fixtures import graphql, signed_in
-from tests.stats_scenario import ORIGIN_DE, Loaded, address
+from tests.support.stats_fixtures import graphql, signed_in
+from tests.support.stats_scenario import ORIGIN_DE, Loaded, address
 
 INTROSPECTION = """
 { __schema { queryType { name } types { name kind fields { name

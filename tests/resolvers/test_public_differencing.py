@@ -8,10 +8,10 @@ import httpx
 import numpy as np
 import pytest
 
-from api.services import Services
-from tests.differencing import LEVELS, add_city, place_codes
-from tests.rollup_rows import add_minutes
-from tests.stats_fixtures import graphql, pin
+from api.core.services import Services
+from tests.support.differencing import LEVELS, add_city, place_codes
+from tests.support.rollup_rows import add_minutes
+from tests.support.stats_fixtures import graphql, pin
 
 PLACES = {  # name: (latitude, longitude, country, orchestrators)
     "PRAGUE": (50.08, 14.44, "CZ", "ABC"),

@@ -8,8 +8,8 @@ import h3
 import httpx
 import pytest
 
-from tests.stats_fixtures import graphql
-from tests.stats_scenario import Loaded
+from tests.support.stats_fixtures import graphql
+from tests.support.stats_scenario import Loaded
 
 pytestmark = pytest.mark.usefixtures("scripted")
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from api.services import Services
-from api.stats.hours import refresh
-from tests.stats_fixtures import forget_process_state, graphql, pin
-from tests.stats_scenario import Loaded
+from api.core.services import Services
+from api.rollup.hours import refresh
+from tests.support.stats_fixtures import forget_process_state, graphql, pin
+from tests.support.stats_scenario import Loaded
 
 QUERY = """query($metric: SeriesMetric!, $from: DateTime!, $to: DateTime!, $step: Int!,
                  $level: RegionLevel, $code: String) {

@@ -9,11 +9,11 @@ import httpx
 import numpy as np
 import pytest
 
-from api.services import Services
-from api.stats.hours import refresh
-from tests.differencing import LEVELS, add_city, place_codes
-from tests.rollup_rows import add_minutes
-from tests.stats_fixtures import graphql, pin
+from api.core.services import Services
+from api.rollup.hours import refresh
+from tests.support.differencing import LEVELS, add_city, place_codes
+from tests.support.rollup_rows import add_minutes
+from tests.support.stats_fixtures import graphql, pin
 
 PLACES = {  # name: (latitude, longitude, country, orchestrators, first minute before TICK)
     "FRANKFURT": (50.11, 8.68, "DE", "ABC", 150),

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import httpx
 
-from api.services import Services
-from tests.stats_scenario import Loaded
-from tests.wallet import (
+from api.core.services import Services
+from tests.support.stats_scenario import Loaded
+from tests.support.wallet import (
     graphql,
     new_account,
     register,
@@ -41,7 +41,7 @@ async def test_script_signs_in_and_reads_exact_figures(
         anonymous = (await graphql(script, NETWORK)).json()["data"]
 
     assert exact["viewer"] == {"role": "ORCHESTRATOR", "address": account.address.lower()}
-    # The scripted network by hand (tests/resolvers/test_stats.py): 22 streams now.
+    # The scripted network by hand (tests/resolvers/test_network.py): 22 streams now.
     assert exact["network"] == {"currentStreams": 22, "capacity": 46, "precision": "EXACT"}
     # Anonymous: counts rounded up to a multiple of LPM_PUBLIC_COUNT_BIN (8).
     assert anonymous["viewer"] == {"role": "ANONYMOUS", "address": None}

@@ -1,6 +1,6 @@
 """The scripted network through the real ingest path: Prometheus remote-write bodies
 POSTed to /api/v1/write, rolled up by the ingest rollup, then every figure of every
-level and window checked against ``tests.stats_scenario.truth``.
+level and window checked against ``tests.support.stats_scenario.truth``.
 
 On the way: counters start from a first sample that adds nothing, b1's pixel counter
 resets, c1 moves (its orchestrator declares a new location between two rollups), d1
@@ -16,19 +16,27 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from api.account.nodes import declare_location
-from api.ingest.rollup import roll_up
-from api.locate import declared
-from api.services import Services
-from api.settings import Settings
-from api.stats.hours import refresh
+from api.core.services import Services
+from api.core.settings import Settings
+from api.geo.locate import declared
+from api.rollup.hours import refresh
+from api.rollup.minutes import roll_up
 from auth.tokens import create_token
 from tests.conftest import running_server
-from tests.remote_write_bodies import V1_HEADERS, Series, v1_body
+from tests.resolvers.test_network import _check_every_level_and_window
 from tests.resolvers.test_precision import INTROSPECTION, root_queries
-from tests.resolvers.test_stats import _check_every_level_and_window
-from tests.rollup_rows import add_node, add_orchestrator, add_place
-from tests.stats_fixtures import forget_process_state, graphql, pin, signed_in
-from tests.stats_scenario import NODES, ORCHESTRATORS, PLACES, Row, Scenario, address, scenario
+from tests.support.remote_write_bodies import V1_HEADERS, Series, v1_body
+from tests.support.rollup_rows import add_node, add_orchestrator, add_place
+from tests.support.stats_fixtures import forget_process_state, graphql, pin, signed_in
+from tests.support.stats_scenario import (
+    NODES,
+    ORCHESTRATORS,
+    PLACES,
+    Row,
+    Scenario,
+    address,
+    scenario,
+)
 
 # Raw addresses and IPs the nodes export; none of them may ever be returned.
 SENDERS = {

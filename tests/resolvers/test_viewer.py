@@ -4,13 +4,13 @@ import httpx
 import pytest
 from eth_account.signers.local import LocalAccount
 
-from api.locate import Location, declared
-from api.places import location_id
-from api.services import Services
-from api.settings import Settings
+from api.core.services import Services
+from api.core.settings import Settings
+from api.geo.locate import Location, declared
+from api.geo.places import location_id
 from auth.identity import RECIPROCITY_MESSAGE
 from tests.conftest import running_server
-from tests.wallet import graphql, new_account, register, session_token, sign_in
+from tests.support.wallet import graphql, new_account, register, session_token, sign_in
 
 FULL_VIEWER = """
 { viewer {

@@ -1,9 +1,9 @@
 from api.account.erasure import erase_orchestrator_data
-from api.locate import declared
-from api.places import location_id
-from api.services import Services
+from api.core.services import Services
+from api.geo.locate import declared
+from api.geo.places import location_id
 from auth import tokens
-from tests.wallet import new_account, register
+from tests.support.wallet import new_account, register
 
 
 async def _orchestrator(services: Services) -> str:

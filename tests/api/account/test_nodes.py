@@ -1,7 +1,7 @@
 from api.account.nodes import declare_location, own_node, own_nodes
-from api.locate import declared
-from api.services import Services
-from tests.wallet import new_account, register
+from api.core.services import Services
+from api.geo.locate import declared
+from tests.support.wallet import new_account, register
 
 
 async def _orchestrator(services: Services) -> str:

@@ -1,9 +1,9 @@
 import pytest
 
 from api.account.sharing import DEFAULT, get_sharing, set_sharing
+from api.core.services import Services
 from api.ingest.allowlist import UnknownMetric
-from api.services import Services
-from tests.wallet import new_account, register
+from tests.support.wallet import new_account, register
 
 
 async def _orchestrator(services: Services) -> str:

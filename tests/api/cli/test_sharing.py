@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from api.services import Services
-from api.settings import Settings
-from tests.api.cli.cli_env import lpmetrics
+from api.core.services import Services
+from api.core.settings import Settings
+from tests.support.cli_env import lpmetrics
 
 ADDR = "0x" + "cd" * 20
 

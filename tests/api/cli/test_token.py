@@ -7,10 +7,10 @@ import re
 import pytest
 import yaml
 
-from api.services import Services
-from api.settings import Settings
+from api.core.services import Services
+from api.core.settings import Settings
 from auth.tokens import hash_secret, verify_token
-from tests.api.cli.cli_env import lpmetrics
+from tests.support.cli_env import lpmetrics
 
 ADDR = "0x" + "ab" * 20
 TOKEN = re.compile(r"^lpm_[A-Za-z0-9_-]{43}$")

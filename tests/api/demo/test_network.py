@@ -13,7 +13,7 @@ from api.demo.network import (
     build_network,
     orchestrator_key,
 )
-from api.regions import nearest_region
+from api.geo.regions import nearest_region
 
 
 def test_the_same_seed_gives_the_same_network() -> None:

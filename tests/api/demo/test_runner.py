@@ -6,13 +6,13 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from api.core.services import Services
+from api.core.settings import Settings
+from api.demo.install import install
 from api.demo.network import build_network
-from api.demo.registry import install
 from api.demo.runner import DemoLoad, DemoOptions
 from api.demo.writer import RemoteWriter, Unauthorized
-from api.ingest.rollup import roll_up
-from api.services import Services
-from api.settings import Settings
+from api.rollup.minutes import roll_up
 from tests.conftest import running_server
 
 

@@ -1,10 +1,10 @@
 """Pieces of the ``serve --demo`` worker; the whole of it runs in
 tests/api/cli/test_serve_demo.py."""
 
+from api.core.services import Services
+from api.demo.install import install
 from api.demo.network import build_network
-from api.demo.registry import install
 from api.demo.worker import loopback_url, newest_sample, wait_listening
-from api.services import Services
 
 
 def test_loopback_url_reaches_the_server_however_it_listens() -> None:

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from api.services import Services
-from tests.api.ingest.helpers import ADDRESS, Orchestrator, register
+from api.core.services import Services
+from tests.support.ingest import ADDRESS, Orchestrator, register
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from api.ingest import allowlist
-from api.ingest.rollup import COUNTERS, NIC_COUNTERS
+from api.rollup.minutes import COUNTERS, NIC_COUNTERS
 
 
 def test_required_set_is_the_minimum_the_statistics_need() -> None:

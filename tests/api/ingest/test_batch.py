@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from api.geo.locate import Geolocator
 from api.ingest.batch import prepare
 from api.ingest.catalog import Catalog
-from api.locate import Geolocator
 from api.remote_write import STALE_NAN, InvalidRequest, decode
-from tests.remote_write_bodies import Series, v1_body
+from tests.support.remote_write_bodies import Series, v1_body
 
 ORCH = "0x" + "5" * 40
 M = 1_800_000_000_000 // 60_000 * 60_000  # a whole minute

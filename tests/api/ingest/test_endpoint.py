@@ -8,12 +8,13 @@ import re
 import httpx
 import pytest
 
+from api.core.services import Services
+from api.core.settings import Settings
 from api.ingest.endpoint import MAX_FUTURE_SECONDS
 from api.ingest.sharing import set_shared_metrics
-from api.services import Services
-from api.settings import Settings
 from auth.tokens import create_token, revoke_token
-from tests.api.ingest.helpers import (
+from tests.conftest import running_server
+from tests.support.ingest import (
     ADDRESS,
     NODE,
     Orchestrator,
@@ -23,9 +24,8 @@ from tests.api.ingest.helpers import (
     send,
     send_series,
 )
-from tests.conftest import running_server
-from tests.proxy import proxied
-from tests.remote_write_bodies import (
+from tests.support.proxy import proxied
+from tests.support.remote_write_bodies import (
     V1_HEADERS,
     V1_HEADERS_EXPLICIT,
     V2_HEADERS,
@@ -99,7 +99,7 @@ async def test_retried_request_is_stored_once(
 async def test_same_body_from_two_orchestrators_is_two_batches(
     services: Services, orch: Orchestrator, http: httpx.AsyncClient
 ) -> None:
-    from tests.api.ingest.helpers import OTHER_ADDRESS, register
+    from tests.support.ingest import OTHER_ADDRESS, register
 
     other = await register(services, OTHER_ADDRESS)
     body = v1_body(livepeer_series(20, timestamp_ms=now_ms() - 60_000))

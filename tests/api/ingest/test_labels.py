@@ -10,12 +10,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from api.core.services import Services
+from api.geo.locate import Geolocator, declared
 from api.ingest.labels import ORIGIN_RESOLUTION, describe, sender_hash, series_digest
 from api.ingest.partitions import maintain
-from api.ingest.rollup import roll_up
-from api.locate import Geolocator, declared
-from api.services import Services
-from tests.api.ingest.helpers import (
+from api.rollup.minutes import roll_up
+from tests.support.ingest import (
     NODE,
     Orchestrator,
     minute_start_ms,
@@ -23,7 +23,7 @@ from tests.api.ingest.helpers import (
     send,
     send_series,
 )
-from tests.remote_write_bodies import V2_HEADERS, v1_body, v2_body
+from tests.support.remote_write_bodies import V2_HEADERS, v1_body, v2_body
 
 SECRET = b"k" * 32
 CANARY_SENDER = "0xCafeBabeCafeBabeCafeBabeCafeBabeCafe1234"

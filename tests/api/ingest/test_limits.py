@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from api.core.services import Services, open_services
+from api.core.settings import Settings
 from api.ingest.limits import BURST_SECONDS, Limiter
-from api.services import Services, open_services
-from api.settings import Settings
 
 ORCH = "0x" + "1" * 40
 

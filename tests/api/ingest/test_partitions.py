@@ -7,8 +7,8 @@ from datetime import date, timedelta
 
 import pytest
 
+from api.core.services import Services
 from api.ingest.partitions import DAYS_AHEAD, ensure_partitions, existing_partitions, maintain
-from api.services import Services
 
 TODAY = date(2030, 6, 15)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from api.core.services import Services
 from api.ingest.allowlist import UnknownMetric
 from api.ingest.sharing import NotRegistered, set_shared_metrics, shared_metrics
-from api.services import Services
 
 ADDR = "0x" + "4" * 40
 

@@ -6,13 +6,13 @@ import asyncio
 
 import httpx
 
+from api.core.services import Services
+from api.core.settings import Settings
 from api.ingest.partitions import existing_partitions
-from api.services import Services
-from api.settings import Settings
-from tests.api.ingest.helpers import Orchestrator, node_series, now_ms, send
 from tests.conftest import running_server
-from tests.proxy import proxied
-from tests.remote_write_bodies import v1_body
+from tests.support.ingest import Orchestrator, node_series, now_ms, send
+from tests.support.proxy import proxied
+from tests.support.remote_write_bodies import v1_body
 
 BATCHES = 40
 SERIES = 50

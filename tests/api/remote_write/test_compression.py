@@ -3,7 +3,7 @@ import pytest
 
 from api.remote_write import MalformedRequest, RequestTooLarge
 from api.remote_write.compression import decompress, decompressed_size
-from tests.remote_write_bodies import compress
+from tests.support.remote_write_bodies import compress
 
 
 def test_round_trips_a_snappy_block() -> None:

@@ -20,7 +20,7 @@ from api.remote_write import (
 )
 from api.remote_write.compression import decompress
 from api.remote_write.decode_v1 import decode_v1, decode_v1_strict
-from tests.remote_write_bodies import (
+from tests.support.remote_write_bodies import (
     V1_HEADERS,
     V2_HEADERS,
     Series,

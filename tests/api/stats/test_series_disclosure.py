@@ -6,14 +6,14 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from api.services import Services
+from api.core.services import Services
+from api.geo.grouping import NETWORK, Level, grouping
+from api.rollup.hours import refresh
 from api.stats import series, series_disclosure
-from api.stats.hours import refresh
 from api.stats.load import read
-from api.stats.places import NETWORK, Level, grouping
 from api.stats.series_disclosure import contributors, protected
-from tests.rollup_rows import Minute, add_minutes, add_node, add_orchestrator, add_place, at
-from tests.stats_fixtures import TICK
+from tests.support.rollup_rows import Minute, add_minutes, add_node, add_orchestrator, add_place, at
+from tests.support.stats_fixtures import TICK
 
 CONTINENT = grouping(Level.CONTINENT)
 COUNTRY = grouping(Level.COUNTRY)

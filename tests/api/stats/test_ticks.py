@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from api.services import Services
+from api.core.services import Services
 from api.stats.ticks import (
     Ticks,
     follow_rollups,
@@ -17,7 +17,7 @@ from api.stats.ticks import (
     rollups_channel,
     ticks_for,
 )
-from tests.rollup_rows import at
+from tests.support.rollup_rows import at
 
 T = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 

@@ -1,0 +1,2 @@
+"""Geography: locating nodes and clients, place codes at every aggregation level, and
+storing locations."""

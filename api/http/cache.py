@@ -1,0 +1,128 @@
+"""The response cache for anonymous GraphQL queries.
+
+Figures change only when the rollups advance, so within one tick identical anonymous
+queries get identical answers: the cache keeps the response body, keyed by the tick
+and a hash of the request, and serves it without running GraphQL again (strawberry
+answering even a trivial query costs ~25 times a bare HTTP response).
+
+Two levels: a dictionary in the process, dropped whenever the tick changes, and Redis,
+where entries are keyed by the tick and expire, so every process serves what any one
+of them computed. Only callers that ``identify`` as ANONYMOUS are cached: a signed-in
+caller's answer is never stored, so it can never be served to someone else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime
+
+import redis.exceptions
+
+from api.core.metrics import GRAPHQL_CACHE
+from api.core.services import Services
+
+log = logging.getLogger(__name__)
+
+# Requests and responses beyond these sizes are answered but not cached.
+MAX_REQUEST_BYTES = 64 * 1024
+MAX_RESPONSE_BYTES = 1024 * 1024
+LOCAL_ENTRIES = 1024
+# A tick lasts a minute; entries of older ticks are never read again.
+REDIS_TTL_SECONDS = 180
+
+
+@dataclass(frozen=True, slots=True)
+class Cached:
+    body: bytes
+    content_type: bytes
+
+
+def request_key(method: str, content: bytes) -> str:
+    """What identifies a request: its method and its raw body (POST) or query string."""
+    return hashlib.sha256(method.encode() + b"\0" + content).hexdigest()
+
+
+class ResponseCache:
+    """One process's cache for one deployment."""
+
+    def __init__(self) -> None:
+        self._tick: datetime | None = None
+        self._local: OrderedDict[str, Cached] = OrderedDict()
+        self._inflight: dict[str, asyncio.Future[Cached | None]] = {}
+
+    def _roll(self, tick: datetime) -> None:
+        if tick != self._tick:
+            self._tick = tick
+            self._local.clear()
+            self._inflight = {}
+
+    def _redis_key(self, services: Services, tick: datetime, key: str) -> str:
+        return services.key("gqlcache", tick.strftime("%Y%m%dT%H%M"), key)
+
+    async def get(self, services: Services, tick: datetime, key: str) -> Cached | None:
+        self._roll(tick)
+        found = self._local.get(key)
+        if found is not None:
+            GRAPHQL_CACHE.labels("hit").inc()
+            return found
+        try:
+            raw = await services.redis.hgetall(self._redis_key(services, tick, key))
+        except (OSError, redis.exceptions.RedisError) as exc:
+            log.warning("response cache unavailable: %s", exc)
+            return None
+        if raw:
+            found = Cached(raw[b"body"], raw[b"type"])
+            self._remember(key, found)
+            GRAPHQL_CACHE.labels("shared_hit").inc()
+            return found
+        GRAPHQL_CACHE.labels("miss").inc()
+        return None
+
+    def _remember(self, key: str, cached: Cached) -> None:
+        self._local[key] = cached
+        if len(self._local) > LOCAL_ENTRIES:
+            self._local.popitem(last=False)
+
+    async def put(self, services: Services, tick: datetime, key: str, cached: Cached) -> None:
+        self._roll(tick)
+        self._remember(key, cached)
+        redis_key = self._redis_key(services, tick, key)
+        try:
+            async with services.redis.pipeline(transaction=True) as pipe:
+                pipe.hset(redis_key, mapping={"body": cached.body, "type": cached.content_type})
+                pipe.expire(redis_key, REDIS_TTL_SECONDS)
+                await pipe.execute()
+        except (OSError, redis.exceptions.RedisError) as exc:
+            log.warning("response cache unavailable: %s", exc)
+
+    def leader(self, tick: datetime, key: str) -> asyncio.Future[Cached | None] | None:
+        """Single flight: None when the caller should compute (and later ``settle``),
+        else a future for the response another request is computing right now."""
+        self._roll(tick)
+        running = self._inflight.get(key)
+        if running is not None:
+            return running
+        self._inflight[key] = asyncio.get_running_loop().create_future()
+        return None
+
+    def settle(self, tick: datetime, key: str, cached: Cached | None) -> None:
+        if tick != self._tick:
+            return
+        future = self._inflight.pop(key, None)
+        if future is not None and not future.done():
+            future.set_result(cached)
+
+
+_BY_CHANNEL: dict[str, ResponseCache] = {}
+
+
+def cache_for(services: Services) -> ResponseCache:
+    channel = services.key("rollups")
+    cache = _BY_CHANNEL.get(channel)
+    if cache is None:
+        cache = _BY_CHANNEL[channel] = ResponseCache()
+    return cache

@@ -1,0 +1,244 @@
+"""The ``/graphql`` endpoint: strawberry on Starlette, GraphiQL for browsers, and
+graphql-transport-ws subscriptions on the same path.
+
+In front of strawberry sits the response cache (``api.http.cache``): an anonymous query
+already answered for the current tick is sent from the cache without running GraphQL.
+Each request is pinned to one tick (``api.stats.ticks``) before anything runs, so the
+cached body and the figures in it always belong to the same tick.
+
+A WebSocket connection is authenticated at its handshake; no operation starts on it
+once that credential has ended (``_TransportWS``), and running subscriptions follow it
+themselves (``auth.watch``)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+
+import orjson
+from graphql import GraphQLError, OperationType, get_operation_ast, parse
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+from starlette.types import Message, Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+from strawberry.types import ExecutionResult
+
+from api.core.services import Services
+from api.http.cache import MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, Cached, cache_for, request_key
+from api.stats.ticks import ticks_for
+from auth.identity import identify
+from auth.watch import seconds_left
+from resolvers.context import Context
+from resolvers.limits import add_codes
+from resolvers.schema import schema
+from resolvers.view import identity_of, prepare
+
+_TICK = "lpm.tick"
+
+log = logging.getLogger(__name__)
+
+
+class _TransportWS(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws that starts no operation (query, mutation or subscription)
+    once the credential of the connection has ended: one check per operation. The
+    operation gets an ``error`` message, UNAUTHENTICATED; the connection stays, so its
+    other operations end on their own terms."""
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        if self.connection_acknowledged and message["id"] not in self.operations:
+            try:
+                await seconds_left(self.context.services, identity_of(self.context))
+            except Exception as exc:  # ended, or the stores cannot say: nothing runs
+                error = GraphQLError(str(exc), original_error=exc)
+                add_codes([error])  # UNAUTHENTICATED, SERVICE_UNAVAILABLE or internal
+                if error.extensions["code"] == "INTERNAL_SERVER_ERROR":
+                    log.exception("cannot check a WebSocket's credential", exc_info=exc)
+                await self.send_message(
+                    {"id": message["id"], "type": "error", "payload": [error.formatted]}
+                )
+                return
+        await super().handle_subscribe(message)
+
+
+class GraphQLApp(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = _TransportWS
+
+    def __init__(self, allowed_origins: tuple[str, ...]) -> None:
+        super().__init__(
+            schema,
+            graphql_ide="graphiql",
+            subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
+            allow_queries_via_get=True,
+            allowed_origins=allowed_origins,
+        )
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket | None
+    ) -> Context:
+        context = Context(
+            services=request.app.state.services,
+            request=request,
+            response=response if isinstance(response, Response) else None,
+        )
+        await prepare(context, tick=request.scope.get(_TICK))
+        return context
+
+    def encode_json(self, data: object) -> bytes:
+        # orjson: a tenth of json.dumps' time on a dashboard answer (~9 % of a
+        # signed-in request). Non-finite floats become null, which JSON can carry.
+        return orjson.dumps(data)
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        add_codes(result.errors)
+        return await super().process_result(request, result)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            if scope["type"] == "http" and scope["method"] in ("GET", "POST"):
+                await self._http(scope, receive, send)
+            else:
+                await super().__call__(scope, receive, send)
+        except ClientDisconnect:
+            pass  # the client left before sending its whole request: nobody to answer
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        services: Services = request.app.state.services
+        tick = scope[_TICK] = ticks_for(services).now()
+        content, receive = await _cache_content(request, receive)
+        if content is None or (await identify(request, services)).role != "ANONYMOUS":
+            await super().__call__(scope, receive, send)
+            return
+        key = request_key(scope["method"], content)
+        cache = cache_for(services)
+        cached = await cache.get(services, tick, key)
+        if cached is None:
+            running = cache.leader(tick, key)
+            if running is not None:
+                cached = await running
+            else:
+                try:
+                    cached = await self._answer_and_keep(scope, receive, send, request, content)
+                finally:
+                    cache.settle(tick, key, cached)
+                if cached is not None:
+                    await cache.put(services, tick, key, cached)
+                return
+        if cached is None:
+            await super().__call__(scope, receive, send)
+        else:
+            await _send_cached(send, cached)
+
+    async def _answer_and_keep(
+        self, scope: Scope, receive: Receive, send: Send, request: Request, content: bytes
+    ) -> Cached | None:
+        """Answer through strawberry, and return the response if it may be cached."""
+        status = 0
+        content_type = b""
+        chunks: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            nonlocal status, content_type
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                for name, value in message.get("headers", ()):
+                    if name.lower() == b"content-type":
+                        content_type = value
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+            await send(message)
+
+        await super().__call__(scope, receive, capture)
+        body = b"".join(chunks)
+        if status != 200 or len(body) > MAX_RESPONSE_BYTES:
+            return None
+        if not content_type.startswith(b"application/json"):
+            return None
+        if not _is_query(request.method, content) or _has_errors(body):
+            return None
+        return Cached(body, content_type)
+
+
+async def _cache_content(request: Request, receive: Receive) -> tuple[bytes | None, Receive]:
+    """What identifies a cacheable request (None if it is not one), and a ``receive``
+    that replays the body for strawberry."""
+    if request.method == "GET":
+        if "text/html" in request.headers.get("accept", ""):  # GraphiQL
+            return None, receive
+        return request.scope.get("query_string", b""), receive
+    if not request.headers.get("content-type", "").startswith("application/json"):
+        return None, receive
+    try:
+        body = await request.body()
+    except ClientDisconnect:
+        return None, receive  # nobody left to answer; strawberry finds out too
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return (body if len(body) <= MAX_REQUEST_BYTES else None), replay
+
+
+def _is_query(method: str, content: bytes) -> bool:
+    """True when the request's operation is a query (mutations are never cached)."""
+    try:
+        if method == "GET":
+            params = Request({"type": "http", "query_string": content}).query_params
+            text, name = params.get("query"), params.get("operationName")
+        else:
+            payload = json.loads(content)
+            if not isinstance(payload, dict):
+                return False
+            text, name = payload.get("query"), payload.get("operationName")
+    except ValueError:
+        return False
+    if not isinstance(text, str) or not (name is None or isinstance(name, str)):
+        return False
+    return _operation_type(text, name) == OperationType.QUERY
+
+
+@functools.lru_cache(maxsize=512)
+def _operation_type(text: str, name: str | None) -> OperationType | None:
+    try:
+        operation = get_operation_ast(parse(text), name)
+    except GraphQLError:
+        return None
+    return operation.operation if operation is not None else None
+
+
+def _has_errors(body: bytes) -> bool:
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return True
+    return not isinstance(payload, dict) or bool(payload.get("errors"))
+
+
+async def _send_cached(send: Send, cached: Cached) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [
+                (b"content-type", cached.content_type),
+                (b"content-length", str(len(cached.body)).encode()),
+                (b"x-lpm-cache", b"hit"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": cached.body})

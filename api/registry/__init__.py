@@ -1,0 +1,1 @@
+"""The registry of orchestrators, as the Livepeer subgraph knows them."""
