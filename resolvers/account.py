@@ -10,12 +10,12 @@ from typing import Annotated, Any
 import strawberry
 
 from api.account import nodes as account_nodes
-from api.account import sharing as account_sharing
 from api.account.erasure import erase_orchestrator_data
 from api.core.errors import BadUserInput, Forbidden, Unauthenticated
 from api.core.ratelimit import client_key
 from api.disclosure.precision import Rule
 from api.geo.locate import declared
+from api.ingest import sharing as sharing_store
 from auth import tokens
 from auth.identity import Identity, orchestrator_identity
 from auth.nonces import issue_nonce
@@ -215,7 +215,7 @@ class AccountMutation:
     ) -> SharingSettings:
         identity = await _account_owner(info)
         try:
-            updated = await account_sharing.set_sharing(
+            updated = await sharing_store.set_sharing(
                 info.context.services.db,
                 identity.address,
                 optional_metrics=optional_metrics,

@@ -10,8 +10,8 @@ from typing import Any
 import strawberry
 
 from api.account import nodes as account_nodes
-from api.account import sharing as account_sharing
 from api.disclosure.precision import Rule
+from api.ingest import sharing as sharing_store
 from auth import tokens
 from auth.identity import Identity, identify
 from resolvers.context import Context
@@ -131,11 +131,11 @@ class SharingSettings:
     )
 
     @classmethod
-    def of(cls, sharing: account_sharing.Sharing) -> SharingSettings:
+    def of(cls, sharing: sharing_store.Sharing) -> SharingSettings:
         return cls(
             optional_metrics=list(sharing.optional_metrics),
             share_per_node=sharing.share_per_node,
-            available_optional_metrics=sorted(account_sharing.OPTIONAL_METRICS),
+            available_optional_metrics=sorted(sharing_store.OPTIONAL_METRICS),
             updated_at=sharing.updated_at,
         )
 
@@ -177,7 +177,7 @@ class Viewer:
     async def sharing(self, info: strawberry.Info[Context, None]) -> SharingSettings | None:
         if self.identity.address is None:
             return None
-        found = await account_sharing.get_sharing(info.context.services.db, self.identity.address)
+        found = await sharing_store.get_sharing(info.context.services.db, self.identity.address)
         return SharingSettings.of(found)
 
     @classmethod

@@ -1,2 +1,2 @@
-"""What a signed-in orchestrator manages about itself: its nodes' locations, what it
-shares, and the erasure of its data."""
+"""What a signed-in orchestrator manages about itself: its nodes' locations and the erasure
+of its data (what it shares is ``api.ingest.sharing``)."""
