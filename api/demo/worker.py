@@ -16,6 +16,7 @@ import time
 import asyncpg
 import httpx
 
+from api.core.leader import wait_to_lead
 from api.core.services import Services
 from api.demo.install import install
 from api.demo.network import build_network
@@ -72,9 +73,12 @@ def demo_worker(base_url: str, options: DemoOptions) -> Worker:
         # A connection of its own holds the lock, not one of the pool's few.
         lock = await asyncpg.connect(services.settings.database_url)
         try:
-            while not await lock.fetchval("SELECT pg_try_advisory_lock($1)", LOCK_KEY):
-                log.info("demo: another process runs the demo network; waiting")
-                await asyncio.sleep(LOCK_RETRY_SECONDS)
+            await wait_to_lead(
+                lock,
+                LOCK_KEY,
+                retry_seconds=LOCK_RETRY_SECONDS,
+                waiting=lambda: log.info("demo: another process runs the demo network; waiting"),
+            )
             await _run(services, base_url, options)
         finally:
             await lock.close()  # releases the lock

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import asyncpg
 
+from api.core.leader import TRANSIENT, cancelling
 from api.core.services import Services
 
 log = logging.getLogger(__name__)
@@ -128,9 +129,8 @@ async def partitions_worker(services: Services) -> None:
         try:
             async with services.db.acquire() as conn:
                 await maintain(conn, services.settings.raw_retention_days)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
-            task = asyncio.current_task()
-            if task is not None and task.cancelling():  # see rollup_worker
+        except TRANSIENT as exc:
+            if cancelling():
                 raise
             log.warning("partition maintenance failed, retrying in a minute: %s", exc)
             await asyncio.sleep(60)

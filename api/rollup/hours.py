@@ -14,6 +14,7 @@ from datetime import datetime
 
 import asyncpg
 
+from api.core.leader import leading
 from api.core.services import Services
 from api.stats.ticks import ticks_for
 
@@ -91,13 +92,8 @@ _REFRESH = [
 async def refresh(db: asyncpg.Pool, *, before: datetime | None = None) -> int | None:
     """Recompute dirty hours (those starting before ``before``, default: all but the
     current hour). Returns how many were done, None if another process holds the lock."""
-    async with db.acquire() as conn:
-        if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _LOCK_KEY):
-            return None
-        try:
-            return await _refresh_locked(conn, before)
-        finally:
-            await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)
+    async with db.acquire() as conn, leading(conn, _LOCK_KEY) as held:
+        return await _refresh_locked(conn, before) if held else None
 
 
 async def _refresh_locked(conn: asyncpg.Connection, before: datetime | None) -> int:

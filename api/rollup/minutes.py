@@ -18,7 +18,6 @@ After a pass the leader publishes the newest complete minute on ``<prefix>rollup
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from datetime import UTC, datetime, timedelta
@@ -26,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import redis.exceptions
 
+from api.core.leader import lead_forever
 from api.core.metrics import ROLLUP_BATCHES, ROLLUP_DURATION, ROLLUP_PENDING
 from api.core.services import Services
 from api.ingest.allowlist import TICKET_SERIES
@@ -260,28 +260,11 @@ async def publish(services: Services, minute: datetime) -> None:
 
 async def rollup_worker(services: Services) -> None:
     """Run by every process; the one holding the advisory lock does the work."""
-    while True:
-        try:
-            async with services.db.acquire() as conn:
-                if await conn.fetchval("SELECT pg_try_advisory_lock($1)", LOCK_KEY):
-                    try:
-                        await _lead(services, conn)
-                    finally:
-                        # On a broken connection the lock is gone with it already.
-                        with contextlib.suppress(Exception):
-                            await conn.execute("SELECT pg_advisory_unlock($1)", LOCK_KEY)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
-            # An error raised while unwinding a cancellation replaces the CancelledError:
-            # stop all the same, or shutdown would wait for this loop forever.
-            if _cancelling():
-                raise
-            log.warning("rollup interrupted, retrying: %s", exc)
-        await asyncio.sleep(INTERVAL_SECONDS)
 
+    async def lead(conn: asyncpg.Connection) -> None:
+        await _lead(services, conn)
 
-def _cancelling() -> bool:
-    task = asyncio.current_task()
-    return task is not None and task.cancelling() > 0
+    await lead_forever(services, LOCK_KEY, lead, name="rollup", retry_seconds=INTERVAL_SECONDS)
 
 
 async def _lead(services: Services, conn: asyncpg.Connection) -> None:

@@ -11,6 +11,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from api.core.leader import cancelling
 from api.core.services import Services
 from api.core.settings import Settings
 from api.ingest.partitions import partitions_worker
@@ -42,10 +43,7 @@ async def supervise(worker: Worker, services: Services) -> None:
         except asyncio.CancelledError:
             raise
         except Exception:
-            # An error raised while a cancellation unwinds replaces the CancelledError;
-            # restarting then would keep shutdown waiting forever.
-            task = asyncio.current_task()
-            if task is not None and task.cancelling():
+            if cancelling():
                 raise
             log.exception("worker %s failed; restarting in 5 s", name)
             await asyncio.sleep(5)
