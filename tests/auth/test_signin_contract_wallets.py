@@ -12,8 +12,8 @@ from api.core.errors import Unauthenticated
 from api.core.services import Services
 from auth.nonces import issue_nonce, nonce_pending
 from auth.signin import verify_sign_in
-from tests.conftest import free_port
 from tests.support.eth_rpc import ContractWalletChain, serve_chain
+from tests.support.services import free_port
 from tests.support.wallet import CHAIN_ID, new_account, sign, siwe_message
 
 WALLET = "0x" + "c0ffee" * 6 + "c0ff"

@@ -30,10 +30,10 @@ from api.core.settings import Settings
 from api.stats.ticks import clock_tick, latest_key
 from api.stats.windows import MINUTE
 from auth.sessions import create_session
-from tests.conftest import free_port
 from tests.support.cli_env import env_for
 from tests.support.graphql_ws import subscribed
 from tests.support.ingest import ADDRESS, NODE, node_series, now_ms, register, send_series
+from tests.support.services import free_port
 from tests.support.wallet import ORIGIN
 
 SUBSCRIPTION = "subscription { networkUpdates { asOf currentStreams capacity precision } }"

@@ -22,8 +22,8 @@ from api.core.services import Services
 from api.core.settings import Settings
 from api.ingest.allowlist import BY_SERIES
 from api.ingest.labels import sender_hash
-from tests.conftest import free_port, running_server
 from tests.support.cli_env import lpmetrics
+from tests.support.services import free_port, running_server
 
 PROMETHEUS = shutil.which("prometheus")
 pytestmark = [

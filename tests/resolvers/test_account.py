@@ -11,8 +11,8 @@ from eth_account.signers.local import LocalAccount
 from api.core.services import Services
 from api.core.settings import Settings
 from auth.sessions import COOKIE_NAME
-from tests.conftest import running_server
 from tests.support.remote_write_bodies import V1_HEADERS, livepeer_series, v1_body
+from tests.support.services import running_server
 from tests.support.wallet import (
     ORIGIN,
     SIGN_IN,

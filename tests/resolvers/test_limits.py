@@ -8,8 +8,8 @@ import pytest
 from api.core.services import Services
 from api.core.settings import Settings
 from resolvers import limits
-from tests.conftest import running_server
 from tests.support.proxy import proxied
+from tests.support.services import running_server
 from tests.support.stats_fixtures import pin
 
 

@@ -17,8 +17,8 @@ from api.core.settings import Settings
 from api.stats.ticks import publish_tick, rollups_channel
 from api.stats.windows import MINUTE
 from auth.sessions import COOKIE_NAME
-from tests.conftest import running_server
 from tests.support.graphql_ws import subscribed
+from tests.support.services import running_server
 from tests.support.stats_fixtures import TICK
 from tests.support.stats_scenario import load, scenario
 from tests.support.stats_server import server_process

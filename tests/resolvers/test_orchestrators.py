@@ -7,7 +7,7 @@ import pytest
 
 from api.core.services import Services
 from api.core.settings import Settings
-from tests.conftest import running_server
+from tests.support.services import running_server
 from tests.support.stats_fixtures import graphql, signed_in
 from tests.support.stats_scenario import Loaded, address
 

@@ -22,11 +22,11 @@ from api.geo.locate import declared
 from api.rollup.hours import refresh
 from api.rollup.minutes import roll_up
 from auth.tokens import create_token
-from tests.conftest import running_server
 from tests.resolvers.test_network import _check_every_level_and_window
 from tests.resolvers.test_precision import INTROSPECTION, root_queries
 from tests.support.remote_write_bodies import V1_HEADERS, Series, v1_body
 from tests.support.rollup_rows import add_node, add_orchestrator, add_place
+from tests.support.services import running_server
 from tests.support.stats_fixtures import forget_process_state, graphql, pin, signed_in
 from tests.support.stats_scenario import (
     NODES,

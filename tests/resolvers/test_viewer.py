@@ -9,7 +9,7 @@ from api.core.settings import Settings
 from api.geo.locate import Location, declared
 from api.geo.places import location_id
 from auth.identity import RECIPROCITY_MESSAGE
-from tests.conftest import running_server
+from tests.support.services import running_server
 from tests.support.wallet import graphql, new_account, register, session_token, sign_in
 
 FULL_VIEWER = """

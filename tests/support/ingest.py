@@ -1,13 +1,15 @@
-"""Helpers of the ingest tests: registered orchestrators with ingest tokens, series
-shaped like go-livepeer's, and sending remote-write bodies."""
+"""Helpers and fixtures of the ingest tests: registered orchestrators with ingest tokens
+(fixture ``orch``), a server without background workers (fixture ``http``: tests run the
+rollup themselves), series shaped like go-livepeer's, and sending remote-write bodies."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import httpx
+import pytest
 
 from api.core.services import Services
 from api.geo.locate import declared
@@ -72,3 +74,14 @@ async def send_series(
     response = await send(http, token, v1_body(series))
     assert response.status_code == 204, response.text
     return response
+
+
+@pytest.fixture
+async def orch(services: Services) -> Orchestrator:
+    return await register(services, ADDRESS)
+
+
+@pytest.fixture
+async def http(quiet_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=quiet_url, timeout=30) as client:
+        yield client

@@ -1,7 +1,7 @@
 """Fixtures of the statistics API tests: a fresh per-process tick and caches, the
 scripted network of ``tests.support.stats_scenario`` and callers of every kind.
 
-Conftests import them: ``from tests.support.stats_fixtures import *``."""
+A plugin of ``tests/conftest.py`` (``pytest_plugins``)."""
 
 from __future__ import annotations
 

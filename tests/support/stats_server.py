@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 from api.core.settings import Settings, load_settings
 from api.http.app import create_app
 from api.stats.ticks import follow_rollups
-from tests.conftest import free_port
+from tests.support.services import free_port
 
 
 def create() -> Starlette:

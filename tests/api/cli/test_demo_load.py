@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from api.core.services import Services
 from api.core.settings import Settings
-from tests.conftest import free_port, running_server, serving
+from tests.support.services import free_port, running_server, serving
 
 
 def environment(settings: Settings, tmp_path) -> dict[str, str]:

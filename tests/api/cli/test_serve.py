@@ -16,7 +16,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import RUN_ID, _with_database, free_port
+from tests.support.services import RUN_ID, _with_database, free_port
 
 ADDR = "0x" + "c" * 40
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import free_port
+from tests.support.services import free_port
 
 # A bound so a broken build fails instead of hanging; the demo gets there in about
 # half a minute on a laptop (most of it the six-hour backfill).

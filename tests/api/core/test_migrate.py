@@ -5,7 +5,7 @@ import asyncpg
 import pytest
 
 from api.core.migrate import MIGRATIONS_DIR, discover, migrate
-from tests.conftest import RUN_ID, _with_database
+from tests.support.services import RUN_ID, _with_database
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from api.demo.network import build_network
 from api.demo.runner import DemoLoad, DemoOptions
 from api.demo.writer import RemoteWriter, Unauthorized
 from api.rollup.minutes import roll_up
-from tests.conftest import running_server
+from tests.support.services import running_server
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from api.demo.writer import (
     Unauthorized,
     retry_after,
 )
-from tests.conftest import free_port, serving
+from tests.support.services import free_port, serving
 
 BODY = encode([(labels(name="livepeer_max_sessions_total", node_id="n"), [(1000, 8.0)])])
 TOKEN = "lpm_" + "a" * 43

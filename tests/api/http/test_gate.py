@@ -11,8 +11,8 @@ from websockets.exceptions import InvalidStatus
 from api.core.services import Services
 from api.core.settings import Settings
 from auth.sessions import COOKIE_NAME, create_session, end_session, session_id
-from tests.conftest import running_server
 from tests.support.proxy import proxied
+from tests.support.services import running_server
 from tests.support.wallet import ORIGIN, error_codes, graphql, new_account, register
 
 VIEWER = "{ viewer { role address authenticatedBy } }"

@@ -3,8 +3,8 @@ import asyncio
 import httpx
 
 from api.core.settings import Settings
-from tests.conftest import running_server
 from tests.support.proxy import proxied
+from tests.support.services import running_server
 
 
 async def test_healthz(client: httpx.AsyncClient) -> None:

@@ -8,8 +8,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from api.core.services import Services
 from api.core.settings import Settings
 from auth.nonces import nonce_pending
-from tests.conftest import running_server
 from tests.support.proxy import proxied
+from tests.support.services import running_server
 
 # uvicorn trusts X-Forwarded-For from loopback (--forwarded-allow-ips defaults to
 # 127.0.0.1), so the test plays a reverse proxy serving several clients.

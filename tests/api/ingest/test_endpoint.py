@@ -13,7 +13,6 @@ from api.core.settings import Settings
 from api.ingest.endpoint import MAX_FUTURE_SECONDS
 from api.ingest.sharing import set_shared_metrics
 from auth.tokens import create_token, revoke_token
-from tests.conftest import running_server
 from tests.support.ingest import (
     ADDRESS,
     NODE,
@@ -35,6 +34,7 @@ from tests.support.remote_write_bodies import (
     v1_body,
     v2_body,
 )
+from tests.support.services import running_server
 
 WRITTEN = "X-Prometheus-Remote-Write-Samples-Written"
 

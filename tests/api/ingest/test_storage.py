@@ -9,10 +9,10 @@ import httpx
 from api.core.services import Services
 from api.core.settings import Settings
 from api.ingest.partitions import existing_partitions
-from tests.conftest import running_server
 from tests.support.ingest import Orchestrator, node_series, now_ms, send
 from tests.support.proxy import proxied
 from tests.support.remote_write_bodies import v1_body
+from tests.support.services import running_server
 
 BATCHES = 40
 SERIES = 50

@@ -10,7 +10,7 @@ from starlette.routing import Route
 
 from api.core.services import Services
 from api.registry.subgraph import RegistryError, apply, fetch_subgraph, parse_transcoders, read_file
-from tests.conftest import serving
+from tests.support.services import serving
 
 ADDR_A = "0x" + "a" * 40
 ADDR_B = "0x" + "B" * 40
