@@ -1,62 +1,79 @@
-"""Refusals the auth layer raises, each with the machine-readable code callers act on.
+"""Refusals: every error a caller can act on, with one shape (``status_code``, ``code``,
+``message``) that both surfaces map (docs/architecture.md, "Errors").
 
-The same exception serves both surfaces: graphql-core copies an exception's
-``extensions`` into the GraphQL error it reports (so a resolver can simply raise
-one), and the ``/graphql`` gate turns ``status`` into the HTTP status when a request is
-refused before any GraphQL runs."""
+graphql-core copies an exception's ``extensions`` into the GraphQL error it reports, so
+a resolver simply raises one; HTTP endpoints answer with ``status_code`` and
+``headers`` (``api.http.errors`` for JSON, the ingest endpoint in plain text)."""
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from collections.abc import Mapping
+from typing import ClassVar
 
-ErrorCode = Literal["UNAUTHENTICATED", "FORBIDDEN", "BAD_USER_INPUT", "RATE_LIMITED"]
 
+class ServiceError(Exception):
+    """A request refused with a reason the caller can act on."""
 
-class AuthError(Exception):
-    code: ClassVar[ErrorCode]
-    status: ClassVar[int]
+    status_code: ClassVar[int] = 400
+    code: ClassVar[str] = "BAD_REQUEST"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, headers: Mapping[str, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.headers: dict[str, str] = dict(headers or {})
 
     @property
     def extensions(self) -> dict[str, object]:
         return {"code": self.code}
 
 
+class AuthError(ServiceError):
+    """Credentials refused."""
+
+
 class Unauthenticated(AuthError):
     """No valid credentials: none given where needed, or unknown, ended or revoked."""
 
+    status_code = 401
     code = "UNAUTHENTICATED"
-    status = 401
 
 
 class Forbidden(AuthError):
     """Valid credentials that do not allow this (wrong scope, origin or role)."""
 
+    status_code = 403
     code = "FORBIDDEN"
-    status = 403
 
 
-class BadUserInput(AuthError):
+class BadUserInput(ServiceError):
     """An argument the caller can fix."""
 
+    status_code = 400
     code = "BAD_USER_INPUT"
-    status = 400
 
 
-class RateLimited(AuthError):
+class RateLimited(ServiceError):
     """Too many requests from this caller, or for the whole service; trying again
     after ``retry_after`` seconds can succeed (HTTP surfaces send it as Retry-After)."""
 
+    status_code = 429
     code = "RATE_LIMITED"
-    status = 429
 
     def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message)
+        super().__init__(message, headers={"Retry-After": str(retry_after)})
         self.retry_after = retry_after
 
     @property
     def extensions(self) -> dict[str, object]:
         return {"code": self.code, "retryAfter": self.retry_after}
+
+
+class ServiceUnavailable(ServiceError):
+    """PostgreSQL or Redis cannot be reached; the same request can succeed later."""
+
+    status_code = 503
+    code = "SERVICE_UNAVAILABLE"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message, headers={"Retry-After": str(retry_after)})
+        self.retry_after = retry_after

@@ -22,27 +22,17 @@ import logging
 import asyncpg
 import redis.exceptions
 from starlette.requests import HTTPConnection
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from api.core.errors import AuthError, Unauthenticated
+from api.core.errors import ServiceError, ServiceUnavailable
 from api.core.services import Services
+from api.http.errors import error_response
 from auth.identity import STALE_COOKIE_KEY, identify
 from auth.sessions import COOKIE_NAME, clear_session_cookie
 
 logger = logging.getLogger(__name__)
-
-
-def error_response(message: str, code: str, status: int) -> JSONResponse:
-    response = JSONResponse(
-        {"errors": [{"message": message, "extensions": {"code": code}}]},
-        status_code=status,
-        headers={"Cache-Control": "no-store"},
-    )
-    if status == Unauthenticated.status:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="lpmetrics", error="invalid_token"'
-    return response
 
 
 class AuthGate:
@@ -59,10 +49,8 @@ class AuthGate:
         services: Services = connection.app.state.services
         try:
             await identify(connection, services)
-        except AuthError as exc:
-            await self._refuse(
-                scope, receive, send, error_response(exc.message, exc.code, exc.status)
-            )
+        except ServiceError as exc:
+            await self._refuse(scope, receive, send, error_response(exc))
             return
         except (
             OSError,
@@ -71,13 +59,11 @@ class AuthGate:
             redis.exceptions.RedisError,
         ) as exc:
             logger.warning("cannot check credentials: %s: %s", type(exc).__name__, exc)
-            response = error_response(
+            unavailable = ServiceUnavailable(
                 "credentials cannot be checked right now (storage unavailable); try again",
-                "SERVICE_UNAVAILABLE",
-                503,
+                retry_after=5,
             )
-            response.headers["Retry-After"] = "5"
-            await self._refuse(scope, receive, send, response)
+            await self._refuse(scope, receive, send, error_response(unavailable))
             return
         if scope["type"] == "http" and scope.get(STALE_COOKIE_KEY):
             send = self._clearing_cookie(send, services)

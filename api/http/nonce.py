@@ -19,9 +19,10 @@ import redis.exceptions
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from api.core.errors import RateLimited
+from api.core.errors import RateLimited, ServiceUnavailable
 from api.core.ratelimit import client_key
 from api.core.services import Services
+from api.http.errors import error_response
 from auth.nonces import issue_nonce
 
 log = logging.getLogger(__name__)
@@ -36,29 +37,19 @@ def _iso(moment: object) -> str:
     return moment.isoformat().replace("+00:00", "Z")  # type: ignore[attr-defined]
 
 
-def _error(
-    message: str, extensions: dict[str, object], status: int, retry_after: int
-) -> JSONResponse:
-    return JSONResponse(
-        {"errors": [{"message": message, "extensions": extensions}]},
-        status_code=status,
-        headers={**_NO_STORE, "Retry-After": str(retry_after)},
-    )
-
-
 async def nonce_endpoint(request: Request) -> JSONResponse:
     services: Services = request.app.state.services
     try:
         challenge = await issue_nonce(services, client_key(services.secret, request))
     except RateLimited as exc:
-        return _error(exc.message, exc.extensions, exc.status, exc.retry_after)
+        return error_response(exc)
     except (OSError, redis.exceptions.RedisError) as exc:
         log.warning("cannot issue a nonce: %s: %s", type(exc).__name__, exc)
-        return _error(
-            "nonces cannot be issued right now (storage unavailable); try again",
-            {"code": "SERVICE_UNAVAILABLE"},
-            503,
-            UNAVAILABLE_RETRY_AFTER,
+        return error_response(
+            ServiceUnavailable(
+                "nonces cannot be issued right now (storage unavailable); try again",
+                retry_after=UNAVAILABLE_RETRY_AFTER,
+            )
         )
     return JSONResponse(
         {

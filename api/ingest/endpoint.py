@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 
+from api.core.errors import RateLimited, ServiceError, Unauthenticated
 from api.core.metrics import INGEST_DROPPED, INGEST_DURATION, INGEST_REQUESTS, INGEST_SAMPLES
 from api.core.services import Services
 from api.ingest.batch import Batch, prepare
@@ -35,7 +36,8 @@ from api.ingest.sharing import shared_metrics
 from api.ingest.storage import store
 from api.remote_write import (
     DEFAULT_MAX_DECOMPRESSED_BYTES,
-    RemoteWriteError,
+    MalformedRequest,
+    RequestTooLarge,
     UnsupportedMediaType,
     Version,
     decode,
@@ -67,16 +69,6 @@ UNAVAILABLE = (
 )
 
 
-class Answer(Exception):
-    """Ends a request early with ``status`` and a message safe to show the sender."""
-
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.headers = headers or {}
-
-
 class IngestEndpoint:
     """The ASGI endpoint; one per app, holding that app's per-process caches."""
 
@@ -104,12 +96,8 @@ class IngestEndpoint:
         try:
             stored = await self._ingest(request, services, version, unsupported)
             response: Response = Response(status_code=204)
-        except Answer as answer:
-            response = PlainTextResponse(
-                answer.message + "\n", answer.status, headers=answer.headers
-            )
-        except RemoteWriteError as exc:
-            response = PlainTextResponse(exc.message + "\n", exc.status_code)
+        except ServiceError as exc:
+            response = PlainTextResponse(exc.message + "\n", exc.status_code, headers=exc.headers)
         except UNAVAILABLE as exc:
             log.warning("ingest unavailable: %s: %s", type(exc).__name__, exc)
             response = _unavailable()
@@ -134,10 +122,9 @@ class IngestEndpoint:
         token = _bearer(request)
         record = await verify_token(services, token, "ingest") if token else None
         if record is None:
-            raise Answer(
-                401,
+            raise Unauthenticated(
                 "missing, unknown or revoked ingest token (Authorization: Bearer lpm_...)",
-                {"WWW-Authenticate": 'Bearer realm="lpmetrics"'},
+                headers={"WWW-Authenticate": 'Bearer realm="lpmetrics"'},
             )
         orchestrator = record.orchestrator
         if version is None:
@@ -177,7 +164,7 @@ class IngestEndpoint:
         )
         if refusal is not None:
             INGEST_SAMPLES.labels("rejected", refusal.reason).inc(received)
-            raise Answer(429, refusal.message, {"Retry-After": str(refusal.retry_after)})
+            raise RateLimited(refusal.message, refusal.retry_after)
         for info in due:
             info.reported_at = now
 
@@ -230,14 +217,14 @@ async def _read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None:
         if not declared.isdigit():
-            raise Answer(400, "Content-Length is not a number")
+            raise MalformedRequest("Content-Length is not a number")
         if int(declared) > limit:
-            raise Answer(413, f"body of {declared} bytes exceeds the limit of {limit} bytes")
+            raise RequestTooLarge(f"body of {declared} bytes exceeds the limit of {limit} bytes")
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise Answer(413, f"body exceeds the limit of {limit} bytes")
+            raise RequestTooLarge(f"body exceeds the limit of {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
 

@@ -59,7 +59,7 @@ async def test_a_client_gets_its_burst_then_a_refusal_saying_when_to_retry(
         "code": "RATE_LIMITED",
         "retryAfter": refused.value.retry_after,
     }
-    assert refused.value.status == 429
+    assert refused.value.status_code == 429
     assert f"retry in {refused.value.retry_after} s" in refused.value.message
     # Other clients, and the service itself, are still served.
     await issue_nonce(services, OTHER)
