@@ -18,7 +18,7 @@ from auth.identity import ANONYMOUS, Identity
 from auth.revocations import CHANNEL
 from auth.sessions import create_session, end_session, session_id
 from auth.tokens import create_token, revoke_token
-from auth.watch import watch
+from auth.watch import Watch, watch
 
 ADDR = "0x" + "ab" * 20
 # Only bounds a test that would otherwise hang; an announced end arrives at once.
@@ -45,14 +45,28 @@ async def forever() -> None:
     await asyncio.Event().wait()
 
 
+async def woken(probe: Watch, value: str) -> str:
+    """``value`` once ``probe`` has been woken: the announcement it waits for has reached
+    this process, and every watch it concerns has been woken with it."""
+    async with asyncio.timeout(DEADLINE):
+        await probe.alarm.wait()
+    return value
+
+
 async def test_signing_out_elsewhere_ends_a_watched_session(
     services: Services, elsewhere: Services
 ) -> None:
     session = await create_session(services, ADDR)
     sid = session_id(session.token)
-    async with watch(services, session_identity(sid)) as followed:
+    other = session_id((await create_session(services, ADDR)).token)
+    async with (
+        watch(services, session_identity(sid)) as followed,
+        watch(services, session_identity(other)) as probe,
+    ):
         waiting = asyncio.ensure_future(followed.wait(forever()))
-        await asyncio.sleep(0.1)  # the watch is waiting
+        # The watch is waiting: another session's end reaches it and leaves it waiting.
+        assert await end_session(elsewhere, other)
+        await woken(probe, "other session ended")
         assert not waiting.done()
         assert await end_session(elsewhere, sid)
         with pytest.raises(Unauthenticated, match="session has ended"):
@@ -67,10 +81,13 @@ async def test_revoking_a_token_like_the_cli_ends_a_watched_token(
 ) -> None:
     record, secret = await create_token(services.db, ADDR, "script", ["read"])
     other, _ = await create_token(services.db, ADDR, "other", ["read"])
-    async with watch(services, token_identity(record.id)) as followed:
+    async with (
+        watch(services, token_identity(record.id)) as followed,
+        watch(services, token_identity(other.id)) as probe,
+    ):
         # Another token's revocation leaves this one alone.
         assert await revoke_token(elsewhere.db, other.id)
-        assert await followed.wait(asyncio.sleep(0.2, "still open")) == "still open"
+        assert await followed.wait(woken(probe, "still open")) == "still open"
         await followed.check()
         assert await revoke_token(elsewhere.db, secret)  # what `lpmetrics token revoke` runs
         with pytest.raises(Unauthenticated, match="unknown or revoked"):

@@ -20,6 +20,24 @@ from api.stats.ticks import (
 from tests.support.rollup_rows import at
 
 T = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+# A bound on waits that should end within milliseconds: past it the test fails, not hangs.
+DEADLINE = 30
+
+
+async def _subscribed(services: Services) -> bool:
+    """Whether anything listens on the rollups channel, waiting up to ``DEADLINE``."""
+    channel = rollups_channel(services)
+    for _ in range(DEADLINE * 100):
+        if (await services.redis.pubsub_numsub(channel))[0][1]:
+            return True
+        await asyncio.sleep(0.01)
+    return False
+
+
+async def _until_latest(clock: Ticks, tick: datetime) -> None:
+    async with asyncio.timeout(DEADLINE):
+        while clock.latest != tick:
+            await clock.wait_next(1)
 
 
 def test_parse_tick() -> None:
@@ -86,15 +104,11 @@ async def test_a_new_tick_is_served_once_computed() -> None:
 async def test_follows_the_rollup_channel(services: Services) -> None:
     task = asyncio.create_task(follow_rollups(services))
     try:
-        for _ in range(1000):  # until the worker has subscribed
-            if (await services.redis.pubsub_numsub(rollups_channel(services)))[0][1]:
-                break
-            await asyncio.sleep(0.01)
+        assert await _subscribed(services), "follow_rollups never subscribed"
         clock = ticks_for(services)
         await services.redis.publish(rollups_channel(services), "not a time")
         await publish_tick(services, T)
-        while clock.latest != T:
-            await clock.wait_next(1)
+        await _until_latest(clock, T)
         assert clock.now() == T
         assert await services.redis.get(latest_key(services)) == T.isoformat().encode()
     finally:
@@ -106,9 +120,7 @@ async def test_a_starting_process_takes_the_stored_tick(services: Services) -> N
     await services.redis.set(latest_key(services), T.isoformat())
     task = asyncio.create_task(follow_rollups(services))
     try:
-        clock = ticks_for(services)
-        while clock.latest != T:
-            await clock.wait_next(1)
+        await _until_latest(ticks_for(services), T)
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
