@@ -1,29 +1,10 @@
-"""SIWE nonces: issued by us, kept in Redis for a few minutes, usable once.
+"""SIWE nonces: issued by us, kept in Redis for a few minutes, usable once, and limited
+per client and in all (docs/auth.md, "Nonce limits").
 
-A nonce is what makes a signed sign-in message worthless to anybody who intercepts
-it: the message names the nonce, and the nonce is deleted the moment a signature
-over it is accepted. Redis (not process memory) holds them so any API process can
-verify a nonce another one issued.
-
-Issuing is limited, since every nonce costs Redis memory for ``NONCE_TTL`` whether or
-not anybody signs with it:
-
-* per client (``api.core.ratelimit.client_key``: a keyed hash of the address, never the
-  address), a token bucket: ``LPM_NONCE_BURST`` (10) at once, then
-  ``LPM_NONCE_PER_MINUTE`` (5). One sign-in takes one nonce; a wallet that asks again
-  on every retry, reconnect or tab still stays far below 10, and someone retrying
-  keeps getting one every 12 s. One address can so hold at most 10 + 5 * 10 = 60
-  pending nonces.
-* in all, ``LPM_NONCE_MAX_PENDING`` (100,000) nonces issued and neither used nor
-  expired, counted in a sorted set scored by expiry. However many addresses ask,
-  Redis holds no more (about 220 bytes each: some 22 MB). The few hundred
-  orchestrators' sign-ins use a tiny fraction; reaching the cap, which refuses
-  everybody until nonces expire, takes some 1,700 addresses (IPv6: /64 networks)
-  each asking as fast as it may.
-
-Over a limit, ``issue_nonce`` raises ``RateLimited`` with the seconds until a nonce
-can be had: the client's bucket refilling, or the oldest pending nonce expiring. A
-refused request consumes nothing."""
+Redis (not process memory) holds them so any API process can verify a nonce another
+one issued. Over a limit, ``issue_nonce`` raises ``RateLimited`` with the seconds until
+a nonce can be had; a refused request consumes nothing.
+"""
 
 from __future__ import annotations
 

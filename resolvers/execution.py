@@ -1,29 +1,14 @@
-"""GraphQL execution with a fast path for plain fields.
+"""GraphQL execution with a fast path for plain fields (docs/statistics.md, "Caching";
+measurements: tests/bench/README.md).
 
-A signed-in dashboard query resolves ~700 fields, ~90 % of them numbers, strings and
-enums read straight off an attribute, most of the rest small objects (coverage,
-location) read the same way. graphql-core runs each of them through the machinery
-of a resolver field (a ``GraphQLResolveInfo``, awaitable checks, ``complete_value``'s
-type dispatch), about 5 µs a field: most of the request.
-
-``PlainFieldExecution`` reads such fields directly: a leaf is the attribute coerced
-by its scalar or enum type, an object field has its selection executed on the
-attribute's value. A field takes the fast path only when nothing can tell the
-difference: strawberry made it a *basic* field (no resolver, no field extension, no
-permission class), the query gives it no arguments, no schema extension wraps
-resolvers (graphql-core middleware), and an object type has no ``is_type_of`` check.
-Anything unusual (an exception, a null for a non-null field, a value the type cannot
-coerce) sends the field back through graphql-core, which reports the error exactly as
-it would have; errors inside an object's selection are handled as graphql-core's
-``execute_field`` handles them.
-
-graphql-core also collects each selection set (fragments spread, fields merged) anew
-for every request; here a document's selections are collected once and kept, unless
-variables can change them (@include, @skip, @defer, @stream, fragment arguments).
-
-CPU per signed-in dashboard request of ``tests/bench/query.py``, in process: 7.5 to
-8.5 ms before; 4.2 to 4.7 ms with leaves; about 3 ms with objects, orjson and the
-standing cache of ``auth.identity``; 2.3 to 2.5 ms with the kept selections.
+``PlainFieldExecution`` reads a field straight off its attribute when nothing can tell
+the difference: strawberry made it a *basic* field (no resolver, no field extension,
+no permission class), the query gives it no arguments, no schema extension wraps
+resolvers, and an object type has no ``is_type_of`` check. Anything unusual (an
+exception, a null for a non-null field, a value the type cannot coerce) sends the field
+back through graphql-core, which reports the error exactly as it would have. A
+document's collected selections are kept across requests unless variables can change
+them (@include, @skip, @defer, @stream, fragment arguments).
 """
 
 from __future__ import annotations

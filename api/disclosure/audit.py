@@ -1,74 +1,10 @@
-"""Disclosure control for the public (anonymous) view: which figures are withheld.
+"""Disclosure control for the public (anonymous) view: which figures are withheld so
+that no figure, nor any sum or difference of published figures, comes from 1 to k-1
+orchestrators (docs/statistics.md, "Withheld figures"; cost: tests/bench/README.md).
 
-The unit protected is the orchestrator. With k = ``LPM_PUBLIC_MIN_ORCHESTRATORS``, a
-figure over a set of places must come from no orchestrator or from at least k, and
-so must whatever a reader can compute from the published figures by adding and
-subtracting them. Figures come in groups with their own contributors: *current*
-(currentStreams, capacity: orchestrators with a node heard from in the last 5
-minutes; the same in every window, so one window), *window* (avg/max streams, pixels,
-minutes, segments: orchestrators with data in the window) and *broadcasters*
-(orchestrators that sent sender labels).
-
-A region is a set of atoms (places). In a window only atoms with contributors matter
-(the others add zero to every figure), and atoms that every region of every grouping
-treats alike are merged into *pieces*; a region is then a 0/1 vector over the pieces,
-and a sum of figures of several regions is the figure of the matching combination of
-vectors. No nesting of levels is declared: a Livepeer region (FRA) may hold a whole
-country (CZ) and part of another (DE), a cell may straddle a border.
-
-1. Primary suppression: a region with 1 to k-1 contributing orchestrators is withheld.
-
-2. Containment residuals (the statistical offices' secondary suppression, for any
-   levels). For every published region P and every other grouping G, the G-regions
-   whose pieces all lie inside P are disjoint, so P minus the published ones among
-   them is a published figure of the rest of P (withheld G-regions, parts of G-regions
-   straddling P's border, places without a G code). That rest must come from no
-   orchestrator or at least k, else the published G-region inside P with the fewest
-   orchestrators is withheld, and again. With the network as P this is the classic
-   "total minus shown children"; continents over countries, coarser over finer cells,
-   and a Livepeer region over the countries it holds need no declaration.
-
-3. Linear derivability, for combinations of several levels that step 2 does not see
-   (a Livepeer region minus a cell plus a country). Neither a withheld region with
-   contributors nor a *block* (pieces that no published region tells apart) with 1 to
-   k-1 orchestrators may lie in the span of the published vectors: that is exactly
-   when some sum and difference of published figures equals its figure. Published
-   vectors are constant on blocks, so blocks are the coordinates; an SVD gives an
-   orthonormal basis of the published vectors (identical ones counted once) and each
-   target's distance to their span. A derivable target T is then protected the way
-   offices pick a complementary cell: a block p in T and a partner q outside it (or
-   none) are chosen so that every published vector holding one but not the other
-   can be withheld at the least cost (orchestrators of each region withheld), with a
-   partner that brings T to k orchestrators preferred; those vectors are withheld.
-   Adding to p what is taken from q then changes T and no published figure, so T and
-   every vector just withheld are underivable for good (withholding more only widens
-   the room). The network holds every block, so it never separates two; it goes only
-   when T has no partner at all. One SVD per round instead of one per withheld
-   region: the first version (withhold the smallest vector with a non-zero
-   coefficient in the least-squares combination, recompute) needed 333 SVDs and 19 s
-   on the benchmark below. Tolerances lean to safety: singular values are kept down
-   to 1e-10 of the largest (more rank, more derivable), and a distance under 1e-6
-   counts as derivable (0/1 vectors that are not derivable lie much further away).
-
-4. Windows: the four windows are nested, so the difference of two published windows
-   of a region is its figure over the slice between them. That slice must also come
-   from no orchestrator or at least k, else the shorter window is withheld.
-
-Steps 2 and 3 repeat, per window, until nothing changes; then step 4; windows it
-touched are audited again, until nothing changes. Greedy, as statistical offices do
-(the smallest suppression is NP-hard); it may withhold more than the least needed,
-never less than steps 1 to 4 ask.
-
-Not audited: combinations mixing windows and levels at once (a region's day minus
-another region's hour), and unions of blocks that are derivable while none of their
-blocks is and that no step 2 residual shows; public figures are rounded, which blurs
-such differences.
-
-Cost, measured by ``python -m tests.bench.disclosure`` (2,000 orchestrators, 3,000
-nodes, 300 places around 40 cities; network, continents, countries, Livepeer regions
-and cells of resolution 0 to 3: 471 regions, 4 windows): 0.28 s per tick for the
-current and window tables together on a busy 2-core machine, 0.36 s with 500 places.
-Most of what it withholds beyond primary suppression are resolution-2 and 3 cells.
+A region is a 0/1 vector over *pieces* (atoms that every region of every grouping
+treats alike); step 3 finds derivable targets by their distance to the span of the
+published vectors (an SVD), and protects them with a complementary suppression.
 """
 
 from __future__ import annotations
@@ -93,7 +29,9 @@ Atom = Hashable
 Cell = tuple[int, Grouping, str]  # (window index, grouping, region code)
 Region = tuple[Grouping, str]
 
-# Step 3's tolerances (see the module docstring).
+# Step 3's tolerances lean to safety: singular values are kept down to 1e-10 of the
+# largest (more rank, more derivable), and a distance under 1e-6 counts as derivable
+# (0/1 vectors that are not derivable lie much further away).
 _RANK = 1e-10
 _DERIVABLE = 1e-6
 _COEFFICIENT = 1e-7

@@ -1,23 +1,10 @@
-"""The precision policy: how exact a figure each caller gets (DESIGN §4).
+"""The precision policy: how exact a figure each caller gets (DESIGN §4;
+docs/statistics.md, "Who sees what").
 
-Every GraphQL field declares a ``Rule`` for anonymous callers and one for
-orchestrators (``resolvers.fields``); this module says what each rule does. The
-public view, with its defaults from the settings:
-
-* COUNT_BIN: integer counts and averages of counts are rounded *up* to a multiple of
-  ``LPM_PUBLIC_COUNT_BIN`` (8), so a small region never shows "1 stream".
-* SIGNIFICANT: rates and volumes keep 2 significant digits.
-* CELL: H3 cells no finer than ``LPM_PUBLIC_H3_RES`` (3): a finer cell becomes its
-  parent at that resolution.
-* CELL_CENTER: coordinates become the centre of that coarse cell.
-* HIDDEN: nothing (null, or an empty list).
-* EXACT, CALLER, OBJECT, LABEL, BY_METRIC: see ``Rule``.
-
-Regions with too few reporting orchestrators are withheld altogether
-(``api.disclosure.audit``); a withheld figure is null whatever its rule.
-
-A caller is precise when ``Identity.precise`` says so: a signed-in orchestrator that is
-not downgraded by reciprocity (``LPM_RECIPROCITY``, see ``auth.identity``).
+Every GraphQL field declares a ``Rule`` for anonymous callers and one for orchestrators
+(``resolvers.fields``); this module says what each rule does, with the public view's
+parameters from the settings (``LPM_PUBLIC_*``). A caller is precise when
+``Identity.precise`` says so.
 """
 
 from __future__ import annotations

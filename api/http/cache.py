@@ -1,14 +1,8 @@
-"""The response cache for anonymous GraphQL queries.
+"""The response cache for anonymous GraphQL queries, per tick, in the process and in
+Redis (docs/statistics.md, "Caching").
 
-Figures change only when the rollups advance, so within one tick identical anonymous
-queries get identical answers: the cache keeps the response body, keyed by the tick
-and a hash of the request, and serves it without running GraphQL again (strawberry
-answering even a trivial query costs ~25 times a bare HTTP response).
-
-Two levels: a dictionary in the process, dropped whenever the tick changes, and Redis,
-where entries are keyed by the tick and expire, so every process serves what any one
-of them computed. Only callers that ``identify`` as ANONYMOUS are cached: a signed-in
-caller's answer is never stored, so it can never be served to someone else.
+Only callers that ``identify`` as ANONYMOUS are cached: a signed-in caller's answer is
+never stored, so it can never be served to someone else.
 """
 
 from __future__ import annotations

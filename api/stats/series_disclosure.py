@@ -1,66 +1,12 @@
-"""Disclosure control of public series points: a point survives differencing.
+"""Disclosure control of public series points: a point survives differencing, across
+regions and across steps (docs/statistics.md, "Series points"; cost:
+tests/bench/README.md).
 
-Primary suppression alone (``0 < contributors < k`` per point) is not enough: the
-network's point minus the shown points of every continent but one is that continent's
-point, withheld or not; a Livepeer region minus the countries inside it is what its
-other places hold. So a public point of region R at bucket B is withheld when the
-windows' protection (``api.disclosure.audit.protect``, steps 1 to 3), run on B's own
-contributors with every public grouping (``public_groupings``), withholds R. Every
-bucket is one window on its own: buckets do not overlap, so two points of one series
-differ by no hidden slice, and ``window_differences`` stays off.
-
-Points of different steps. A day point minus 23 of its hourly points is the 24th
-hour's, withheld or not (a 3 h bucket minus the 2 h one starting with it, likewise).
-So for steps over one hour, a point of R at bucket B is also withheld when any hour
-inside B (up to the tick: the open last hour counts, partial) has R withheld by the
-one-hour protection, the same computation on that hour's contributors as the hourly
-series'. A region whose coarse point is shown is then shown at every hour the point
-spans, so every derivation mixing steps splits hour by hour into one from the points
-of a single hour, which that hour's protection already blocks. The price: a coarse point
-goes whenever one of its hours does (a day withholds about twice the regions of an
-hour on the benchmark below with churn).
-
-Contributors are those of the series points: orchestrators with rows in the bucket
-(node rows of the hourly table for clean whole hours, minute rows otherwise, exactly
-what ``api.stats.series`` counts), per place. BROADCASTERS points count orchestrators
-with sender labels, and distinct counts do not add up: the windows run primary
-suppression only for them (``audit=False``), which for one bucket is exactly the
-per-point check the resolver makes already, so nothing more is computed for them.
-
-Cost. One statement reads every requested hour's (place, orchestrator) pairs (plus
-the dirty hours and the places, both small); whole-hour buckets are unions of their
-hours' pairs (steps that are not whole hours, signed-in only, read their buckets). A
-bucket's or hour's result depends only on its table of (place codes, orchestrators),
-k and the public resolution, so it is kept in a process-wide LRU keyed by a digest of
-exactly that (so no result is ever stale, whatever the rollup re-aggregates): a
-closed hour is computed once per process, whether for an hourly series or inside a
-day, buckets with identical contributors (a steady network hour after hour) share
-one computation, an hour the rollup re-aggregates (``stats_dirty_hours``) or the
-open last bucket gets a new key as soon as its contributors change and keeps its old
-one while they do not. The whole answer for a range is also kept per tick
-(``Ticks.memo``), shared by every region asked for in that tick.
-
-Measured by ``python -m tests.bench.disclosure --series`` against the local PostgreSQL
-(100 orchestrators, 150 nodes in 160 places around 40 cities, cells to resolution 3,
-k = 3, 30 days of hourly rows) on a busy 2-core machine, steady network (every hour
-alike) / 2 % of nodes silent in any hour (every hour differs, about 2.5 ms of
-``protect`` each), memo empty then warm:
-
-    24 hourly points, first request    0.05 s / 0.09 s
-    720 hourly points, first request   0.38 s / 2.2 s
-    30 daily points, first request     0.39 s / 2.1 s: the 720 hours are computed
-    second request (LRU warm)          0.03 s (24), 0.3 s (720 hours) and 0.4 s
-                                       (30 days): the read of the 100,000 hourly
-                                       pairs (0.15 s), their digests and unions
-
-A day series after the hourly one of the same range, or the reverse, finds its hours
-in the LRU. The first request is paid once per process; within a tick the answer is
-memoised, and a new tick recomputes the ranges last asked for before requests move
-to it (``Ticks``).
-
-Not audited: a point against a window figure (a region's last hour against its
-LAST_HOUR window) and a partial last bucket at two ticks. Public values are rounded,
-which blurs them.
+Each bucket runs the windows' protection (``api.disclosure.audit.protect``, steps 1 to
+3) on its own contributors; for steps over one hour a point is also withheld when any
+hour inside it withholds the region. Results are kept in a process-wide LRU keyed by a
+digest of exactly the (place codes, orchestrators) table they depend on, so none is
+ever stale.
 """
 
 from __future__ import annotations
