@@ -12,12 +12,12 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 
-from api.core.metrics import RequestMetricsMiddleware, metrics_endpoint
 from api.core.services import open_services
 from api.core.settings import Settings
 from api.http.gate import AuthGate
 from api.http.graphql import GraphQLApp
 from api.http.health import healthz, readyz
+from api.http.metrics import RequestMetricsMiddleware, metrics_endpoint
 from api.http.nonce import nonce_endpoint
 from api.ingest.endpoint import IngestEndpoint
 from api.rollup.workers import Worker, default_workers, supervise
