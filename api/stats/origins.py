@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 
 import h3
 
+from api.disclosure.milp import withhold
 from api.regions import continent_of, nearest_region
-from api.stats.disclosure import Table, protect
+from api.stats.disclosure import Table
 from api.stats.places import Grouping, Level, grouping
 from api.stats.windows import WINDOWS, Window
 
@@ -108,4 +109,4 @@ class Origins:
             [{a: frozenset(w) for a, w in p.items()} for p in parts],
             [w.slices for w in WINDOWS],
         )
-        return frozenset((WINDOWS[w], g, c) for w, g, c in protect(table, groupings, k))
+        return frozenset((WINDOWS[w], g, c) for w, g, c in withhold(table, groupings, k).cells)

@@ -1,0 +1,1 @@
+"""Disclosure control of the public view: what anonymous callers are not shown."""

@@ -1,0 +1,403 @@
+"""The least complementary suppression: an exact MILP (HiGHS), the greedy as fallback.
+
+``api.stats.disclosure`` states what the public view must not let a reader compute
+(steps 1 to 4 there) and finds a set of figures to withhold greedily. This module
+chooses that set to withhold the least, the way statistical offices do for tables of
+this size (Fischetti and Salazar's model, as in tau-argus and sdcTable), and lets the
+same audit have the last word: whatever it picks is run through steps 2 to 4, so it
+never gives less protection than the greedy audit asks for.
+
+Variables. Per window, one binary per distinct set of pieces among the regions with
+contributors (regions with the same places, such as a continent of one country, have
+one figure between them and are withheld together). Primary suppression fixes the
+ones with 1 to k-1 orchestrators to 1.
+
+Cost: cells withheld. Each region withheld costs 1 plus the share of the window's
+orchestrators it holds (a tie-break, worth less than one cell in total between two
+choices of the same number of cells, that keeps the big regions an explorer shows
+first). The network is never withheld (upper bound 0): protection comes from the
+regions. The one exception is a window difference of the network itself (its day
+minus its hour) with 1 to k-1 orchestrators; there one of the two network windows has
+to go and costs more than every other cell together.
+
+Constraints, all necessary for a set that passes the audit, so the MILP's optimum is a
+lower bound of the cost of any such set:
+
+* Step 2 (containment residuals) exactly, known in advance. For a region P and a
+  grouping G, let R be P's pieces outside every non-primary G-region lying inside P
+  (its places without a G code, G-regions straddling its border, primary ones). If R
+  has 1 to k-1 orchestrators, P minus its shown G-regions is always a figure of R plus
+  the withheld non-primary ones (each with k or more): so P or one of them is withheld.
+* Step 4 (windows) exactly: a region's two windows whose difference has 1 to k-1
+  orchestrators are not both shown (the audit's consecutive pairs imply all pairs).
+* Step 3 (linear derivability) lazily, as Fischetti and Salazar's cutting planes: the
+  solution is audited; for every target (a withheld region, or a block of pieces no
+  published region tells apart, with 1 to k-1 orchestrators) that is a combination of
+  published vectors, the least-squares combination names the vectors it uses, and one
+  of them must be withheld (for a complementary region: one of them, or the region is
+  shown). The MILP is solved again with the cuts, until a solution passes.
+
+Rounding: published counts are rounded up to multiples of ``LPM_PUBLIC_COUNT_BIN``, so
+differences of published figures only bound a withheld one. This module does not rely
+on it: differences are treated as exact, as the audit does, which is safe whatever the
+bins and whatever two ticks reveal together.
+
+Budget. ``BUDGET`` seconds of solver time per call (per table); a table of more than
+``MAX_VARIABLES`` variables, a solver that finds no solution in time, or an infeasible
+model (which the network's bound cannot make: withholding every other region is always
+feasible) falls back to the greedy. When the time runs out with a solution, that
+solution is completed by the audit and compared with the greedy's, and the cheaper one
+is used. ``Solution.proven`` says whether the result is the proven optimum of the model
+above (the solver proved optimality and the audit added nothing).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+# As in api.stats.disclosure: small matrices, BLAS threads only fight one another.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np
+import scipy.linalg
+from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse import csr_array
+
+from api.stats.disclosure import (
+    _DERIVABLE,
+    _RANK,
+    Cell,
+    Prepared,
+    Table,
+    _bits,
+    _inside,
+    _union,
+    complete,
+    prepare,
+)
+from api.stats.places import NETWORK, Grouping
+
+# Solver seconds per table (a tick has two: current and window figures).
+BUDGET = 2.0
+# Beyond this many variables the greedy runs instead.
+MAX_VARIABLES = 6000
+# Coefficients of a least-squares combination below this are not part of it.
+_COEFFICIENT = 1e-7
+
+
+@dataclass
+class Solution:
+    cells: set[Cell]
+    primary: set[Cell]
+    method: str  # "milp" or "greedy"
+    proven: bool  # the model's optimum, proven
+    cost: float | None  # the objective of ``cells`` (see the module docstring)
+    bound: float | None  # the MILP's lower bound of the cost (cells withheld)
+    rounds: int = 0  # MILP solves
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Model:
+    prepared: Prepared
+    k: int
+    var: dict[tuple[int, int], int]  # (window, region) -> variable
+    window: list[int]  # variable -> window
+    pieces: list[frozenset[int]]  # variable -> pieces
+    regions: list[list[int]]  # variable -> regions
+    cost: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    rows: list[tuple[dict[int, float], float]]
+
+
+def withhold(
+    table: Table,
+    groupings: Sequence[Grouping],
+    k: int,
+    *,
+    budget: float = BUDGET,
+    window_differences: bool = True,
+) -> Solution:
+    """The cells (window, grouping, code) to withhold: the audit's protection, choosing
+    the complementary cells that cost least (see the module docstring)."""
+    start = time.perf_counter()
+    prepared = prepare(table, groupings)
+    primary = prepared.primary(k)
+    primary_cells = prepared.cells(primary)
+    model = _model(prepared, k, groupings, window_differences)
+    if model is None or len(model.cost) > MAX_VARIABLES or budget <= 0:
+        return _greedy(prepared, primary, k, window_differences, start, "too large")
+    deadline = start + budget
+    rounds, proven, bound = 0, False, None
+    x: np.ndarray | None = None
+    while True:
+        remaining = deadline - time.perf_counter()
+        if remaining <= 0:
+            break
+        result = _solve(model, remaining)
+        rounds += 1
+        if result.x is None:
+            break
+        x = np.round(result.x)
+        proven = result.status == 0
+        # Every cut is necessary, so each round's bound holds for the final answer.
+        found = float(result.fun) if proven else getattr(result, "mip_dual_bound", None)
+        if found is not None and (bound is None or found > bound):
+            bound = found
+        cuts = _cuts(model, x)
+        if not cuts:
+            break
+        model.rows += cuts
+        proven = False
+    if x is None:
+        return _greedy(prepared, primary, k, window_differences, start, "no solution in time")
+    hidden: list[set[int]] = [set() for _ in prepared.windows]
+    for j in np.flatnonzero(x > 0.5):
+        hidden[model.window[j]].update(model.regions[j])
+    before = sum(map(len, hidden))
+    complete(prepared, hidden, k, window_differences=window_differences)
+    notes = []
+    if sum(map(len, hidden)) > before:
+        proven = False
+        notes.append("audit added cells")
+    cells = prepared.cells(hidden)
+    cost = _cost(model, hidden)
+    if not proven:
+        greedy = _greedy(prepared, prepared.primary(k), k, window_differences, start, "")
+        greedy.cost = _cost(model, [set() for _ in hidden], greedy.cells)
+        if greedy.cost < cost:
+            greedy.rounds, greedy.bound = rounds, bound
+            greedy.notes.append("cheaper than the unfinished MILP")
+            return greedy
+    seconds = time.perf_counter() - start
+    return Solution(cells, primary_cells, "milp", proven, cost, bound, rounds, seconds, notes)
+
+
+def _cost(model: _Model, hidden: list[set[int]], cells: set[Cell] | None = None) -> float:
+    """The objective of a choice (per window, region ids; or cells)."""
+    if cells is not None:
+        rid = {key: r for r, key in enumerate(model.prepared.keys)}
+        for w, g, c in cells:
+            hidden[w].add(rid[(g, c)])
+    chosen = {model.var[(w, r)] for w, rs in enumerate(hidden) for r in rs if (w, r) in model.var}
+    return float(sum(model.cost[j] for j in chosen))
+
+
+def _greedy(
+    prepared: Prepared,
+    hidden: list[set[int]],
+    k: int,
+    window_differences: bool,
+    start: float,
+    why: str,
+) -> Solution:
+    primary = prepared.cells(hidden)
+    complete(prepared, hidden, k, window_differences=window_differences)
+    cells = prepared.cells(hidden)
+    seconds = time.perf_counter() - start
+    return Solution(cells, primary, "greedy", False, None, None, 0, seconds, [why] if why else [])
+
+
+def _solve(model: _Model, seconds: float):
+    n = len(model.cost)
+    constraints = []
+    if model.rows:
+        data, rows, cols, lower = [], [], [], []
+        for i, (coefficients, lb) in enumerate(model.rows):
+            for j, a in coefficients.items():
+                data.append(a)
+                rows.append(i)
+                cols.append(j)
+            lower.append(lb)
+        matrix = csr_array((data, (rows, cols)), shape=(len(model.rows), n))
+        constraints.append(LinearConstraint(matrix, np.array(lower), np.inf))
+    return milp(
+        model.cost,
+        integrality=np.ones(n),
+        bounds=Bounds(model.lower, model.upper),
+        constraints=constraints,
+        options={"time_limit": max(seconds, 0.01), "mip_rel_gap": 1e-6, "disp": False},
+    )
+
+
+def _model(
+    prepared: Prepared, k: int, groupings: Sequence[Grouping], window_differences: bool
+) -> _Model | None:
+    networks = {r for r, g in enumerate(prepared.grouping_of) if groupings[g] == NETWORK}
+    var: dict[tuple[int, int], int] = {}
+    window: list[int] = []
+    pieces: list[frozenset[int]] = []
+    regions: list[list[int]] = []
+    size: list[int] = []
+    weight: list[float] = []
+    for w, win in enumerate(prepared.windows):
+        everyone = _bits(_union(win.pieces, range(len(win.pieces))))
+        seen: dict[frozenset[int], int] = {}
+        for r, ps in win.regions.items():
+            j = seen.get(ps)
+            if j is None:
+                j = seen[ps] = len(window)
+                window.append(w)
+                pieces.append(ps)
+                regions.append([])
+                size.append(win.size[r])
+                weight.append(0.0)
+            var[(w, r)] = j
+            regions[j].append(r)
+            weight[j] += 1 + win.size[r] / (everyone + 1)
+    n = len(window)
+    cost = np.array(weight)
+    lower = np.array([1.0 if size[j] < k else 0.0 for j in range(n)])
+    upper = np.ones(n)
+    network = [j for j in range(n) if networks & set(regions[j])]
+    upper[network] = 0.0
+    rows: list[tuple[dict[int, float], float]] = []
+
+    # Step 2, exactly.
+    for w, win in enumerate(prepared.windows):
+        for parent, lists in _inside(win, prepared.grouping_of).items():
+            for inner in lists:
+                shown = [c for c in inner if win.size[c] >= k]
+                rest = set(win.regions[parent])
+                for c in shown:
+                    rest -= win.regions[c]
+                if 0 < _bits(_union(win.pieces, rest)) < k:
+                    row = {var[(w, parent)]: 1.0} | {var[(w, c)]: 1.0 for c in shown}
+                    rows.append((row, 1.0))
+
+    # Step 4, exactly.
+    if window_differences:
+        table, parts = prepared.table, prepared.parts
+        members: dict[int, list] = defaultdict(list)
+        for atom, rs in prepared.regions_of.items():
+            for r in rs:
+                members[r].append(atom)
+        spans = [set(s) for s in table.windows]
+        for r, atoms in members.items():
+            for a in range(len(spans)):
+                for b in range(a + 1, len(spans)):
+                    who = 0
+                    for s in spans[b] - spans[a]:
+                        for atom in atoms:
+                            who |= parts[s].get(atom, 0)
+                    if not 0 < _bits(who) < k:
+                        continue
+                    row = {var[(w, r)]: 1.0 for w in (a, b) if (w, r) in var}
+                    if not row:
+                        continue
+                    rows.append((row, 1.0))
+                    for j in row:
+                        if j in network:  # the network's own windows differ by too few
+                            upper[j] = 1.0
+                            cost[j] = float(cost.sum()) + 1.0
+    return _Model(prepared, k, var, window, pieces, regions, cost, lower, upper, rows)
+
+
+def _cuts(model: _Model, x: np.ndarray) -> list[tuple[dict[int, float], float]]:
+    """Step 3 on the solution ``x``: a cut for every derivable target."""
+    out = []
+    for w, win in enumerate(model.prepared.windows):
+        mine = [j for j in range(len(x)) if model.window[j] == w]
+        shown = [j for j in mine if x[j] < 0.5]
+        if not shown:
+            continue
+        signature: dict[int, list[int]] = defaultdict(list)
+        for i, j in enumerate(shown):
+            for p in model.pieces[j]:
+                signature[p].append(i)
+        block_ids: dict[tuple[int, ...], int] = {}
+        block_of = {p: block_ids.setdefault(tuple(s), len(block_ids)) for p, s in signature.items()}
+        who = [0] * len(block_ids)
+        count = [0] * len(block_ids)
+        for p, b in block_of.items():
+            who[b] |= win.pieces[p]
+            count[b] += 1
+        published = np.zeros((len(shown), len(block_ids)))
+        for i, j in enumerate(shown):
+            published[i, [block_of[p] for p in model.pieces[j]]] = 1.0
+        targets: list[tuple[int | None, list[int]]] = []  # (variable or None, blocks)
+        for j in mine:
+            if x[j] < 0.5:
+                continue
+            inside: dict[int, int] = defaultdict(int)
+            for p in model.pieces[j]:
+                if (b := block_of.get(p)) is None:
+                    break
+                inside[b] += 1
+            else:
+                if all(n == count[b] for b, n in inside.items()):
+                    targets.append((j, list(inside)))
+        targets += [(None, [b]) for b in range(len(who)) if 0 < _bits(who[b]) < model.k]
+        if not targets:
+            continue
+        matrix = np.zeros((len(targets), len(block_ids)))
+        for i, (_, blocks) in enumerate(targets):
+            matrix[i, blocks] = 1.0
+        _, s, vt = np.linalg.svd(published, full_matrices=False)
+        basis = vt[: int((s > s[0] * _RANK).sum())]
+        distance = np.linalg.norm(matrix - (matrix @ basis.T) @ basis, axis=1)
+        found = np.flatnonzero(distance < _DERIVABLE)
+        if not found.size:
+            continue
+        for i, used in zip(found, _derivations(published, matrix[found]), strict=True):
+            row = {shown[u]: 1.0 for u in used}
+            target = targets[i][0]
+            if target is not None and model.lower[target] < 0.5:
+                row[target] = -1.0  # withheld by choice: or shown instead
+                out.append((row, 0.0))
+            else:
+                out.append((row, 1.0))
+    return out
+
+
+def _derivations(published: np.ndarray, targets: np.ndarray) -> list[list[int]]:
+    """For each target (known to be in the span of the rows of ``published``), the rows
+    of one combination equal to it: the combination of a basis of the rows picked by a
+    pivoted QR decomposition, at most rank-many and in practice a dozen (OMP, below,
+    finds a few fewer at 30 times the cost). Sparse combinations make strong cuts: a
+    least-squares combination mixes every route to the target, and withholding one of
+    its rows leaves the others open."""
+    _, r, order = scipy.linalg.qr(published.T, mode="economic", pivoting=True)
+    diagonal = np.abs(np.diag(r))
+    basis = order[: int((diagonal > diagonal[0] * _RANK).sum())]
+    coefficients = np.linalg.lstsq(published[basis].T, targets.T, rcond=None)[0]
+    return [
+        [int(basis[u]) for u in np.flatnonzero(np.abs(column) > _COEFFICIENT)]
+        for column in coefficients.T
+    ]
+
+
+def _derivation(published: np.ndarray, target: np.ndarray) -> list[int]:
+    """The rows of ``published`` in one sparse combination equal to ``target`` (known to
+    be in their span): orthogonal matching pursuit, which on region vectors finds a
+    parent and its other children rather than the least-squares mix of every route.
+    A sparse combination makes a strong cut (withholding any row of a dense one leaves
+    the other routes open)."""
+    norms = np.linalg.norm(published, axis=1)
+    chosen: list[int] = []
+    basis = np.zeros((min(published.shape), published.shape[1]))  # orthonormal rows
+    n = 0
+    residual = target.copy()
+    score = np.empty(published.shape[0])
+    for _ in range(published.shape[0]):
+        np.divide(np.abs(published @ residual), norms, out=score)
+        score[chosen] = -1.0
+        pick = int(np.argmax(score))
+        chosen.append(pick)
+        v = published[pick] - (basis[:n] @ published[pick]) @ basis[:n]
+        length = float(np.sqrt(v @ v))
+        if length > _DERIVABLE and n < basis.shape[0]:
+            basis[n] = v / length
+            residual -= (basis[n] @ residual) * basis[n]
+            n += 1
+        if float(np.sqrt(residual @ residual)) < _DERIVABLE:
+            rows = published[chosen]
+            coefficients = np.linalg.lstsq(rows.T, target, rcond=None)[0]
+            return [c for c, a in zip(chosen, coefficients, strict=True) if abs(a) > _COEFFICIENT]
+    return list(range(published.shape[0]))  # not reached for a derivable target
