@@ -256,7 +256,7 @@ def _model(
     lower = np.array([1.0 if size[j] < k else 0.0 for j in range(n)])
     upper = np.ones(n)
     network = [j for j in range(n) if networks & set(regions[j])]
-    upper[network] = 0.0
+    upper[network] = lower[network]  # shown while it has k orchestrators
     rows: list[tuple[dict[int, float], float]] = []
 
     # Step 2, exactly.
