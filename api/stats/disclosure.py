@@ -55,9 +55,11 @@ country (CZ) and part of another (DE), a cell may straddle a border.
    from no orchestrator or at least k, else the shorter window is withheld.
 
 Steps 2 and 3 repeat, per window, until nothing changes; then step 4; windows it
-touched are audited again, until nothing changes. Greedy, as statistical offices do
-(the smallest suppression is NP-hard); it may withhold more than the least needed,
-never less than steps 1 to 4 ask.
+touched are audited again, until nothing changes. Greedy (the smallest suppression is
+NP-hard); it may withhold more than the least needed, never less than steps 1 to 4
+ask. The public view chooses with ``api.disclosure.milp`` instead (the least withheld,
+by a MILP, never the network), which runs ``complete`` below on its choice as the
+final audit and falls back to ``protect`` for tables too large or too slow to solve.
 
 Not audited: combinations mixing windows and levels at once (a region's day minus
 another region's hour), and unions of blocks that are derivable while none of their
