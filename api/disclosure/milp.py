@@ -120,6 +120,8 @@ class _Model:
     upper: np.ndarray
     rows: list[tuple[dict[int, float], float]]
     clean: set[tuple[int, frozenset[int]]] = field(default_factory=set)  # audited, no cut
+    # Parts of the model solved to optimality, by their rows: solution and cost.
+    solved: dict[frozenset[int], tuple[np.ndarray, float]] = field(default_factory=dict)
 
 
 def withhold(
@@ -143,19 +145,15 @@ def withhold(
     rounds, proven, bound = 0, False, None
     x: np.ndarray | None = None
     while True:
-        remaining = deadline - time.perf_counter()
-        if remaining <= 0:
+        if time.perf_counter() >= deadline:
             break
-        result = _solve(model, remaining)
+        solved = _solve(model, deadline)
         rounds += 1
-        if result.x is None:
+        if solved is None:
             break
-        x = np.round(result.x)
-        proven = result.status == 0
+        x, proven, found = solved
         # Every cut is necessary, so each round's bound holds for the final answer.
-        found = float(result.fun) if proven else getattr(result, "mip_dual_bound", None)
-        if found is not None and (bound is None or found > bound):
-            bound = found
+        bound = found if bound is None else max(bound, found)
         cuts = _cuts(model, x)
         if not cuts:
             break
@@ -210,26 +208,98 @@ def _greedy(
     return Solution(cells, primary, "greedy", False, None, None, 0, seconds, [why] if why else [])
 
 
-def _solve(model: _Model, seconds: float):
-    n = len(model.cost)
-    constraints = []
-    if model.rows:
-        data, rows, cols, lower = [], [], [], []
-        for i, (coefficients, lb) in enumerate(model.rows):
-            for j, a in coefficients.items():
-                data.append(a)
-                rows.append(i)
-                cols.append(j)
-            lower.append(lb)
-        matrix = csr_array((data, (rows, cols)), shape=(len(model.rows), n))
-        constraints.append(LinearConstraint(matrix, np.array(lower), np.inf))
-    return milp(
-        model.cost,
-        integrality=np.ones(n),
-        bounds=Bounds(model.lower, model.upper),
-        constraints=constraints,
-        options={"time_limit": max(seconds, 0.01), "mip_rel_gap": 1e-6, "disp": False},
+def _solve(model: _Model, deadline: float) -> tuple[np.ndarray, bool, float] | None:
+    """The MILP's optimum (or best by the deadline): the solution, whether it is proven,
+    and a lower bound of the cost. The model falls apart into independent parts (the
+    network is fixed, so mostly continents with their countries, regions and cells, all
+    windows together); each is solved on its own, and kept while no cut touches it."""
+    fixed = model.lower == model.upper
+    x = model.lower.copy()
+    parent = list(range(len(x)))
+
+    def find(j: int) -> int:
+        while parent[j] != j:
+            parent[j] = parent[parent[j]]
+            j = parent[j]
+        return j
+
+    rows_of: dict[int, list[int]] = defaultdict(list)  # part -> rows
+    for i, (coefficients, _) in enumerate(model.rows):
+        free = [j for j in coefficients if not fixed[j]]
+        for j in free[1:]:
+            parent[find(j)] = find(free[0])
+        if free:
+            rows_of[free[0]].append(i)
+    parts: dict[int, list[int]] = defaultdict(list)
+    for j in np.flatnonzero(~fixed):
+        parts[find(int(j))].append(int(j))
+    rows: dict[int, list[int]] = defaultdict(list)
+    for j, found in rows_of.items():
+        rows[find(j)] += found
+    bound = float(model.cost[fixed] @ model.lower[fixed])
+    todo: list[tuple[frozenset[int], list[int]]] = []
+    for root, variables in parts.items():
+        key = frozenset(rows[root]) | {-1 - min(variables)}
+        done = model.solved.get(key)
+        if done is None:
+            todo.append((key, variables))
+        else:
+            x[variables] = done[0]
+            bound += done[1]
+    if not todo:
+        return x, True, bound
+    # The parts that changed, in one MILP (one call each costs more than most parts).
+    variables = [j for _, vs in todo for j in vs]
+    solved = _solve_part(
+        model, variables, sorted(i for key, _ in todo for i in key if i >= 0), fixed, deadline
     )
+    if solved is None:
+        return None
+    values, proven, found = solved
+    x[variables] = values
+    bound += found
+    if proven:
+        for key, vs in todo:
+            model.solved[key] = (x[vs], float(model.cost[vs] @ x[vs]))
+    return x, proven, bound
+
+
+def _solve_part(
+    model: _Model, variables: list[int], rows: list[int], fixed: np.ndarray, deadline: float
+) -> tuple[np.ndarray, bool, float] | None:
+    at = {j: i for i, j in enumerate(variables)}
+    data, row_ids, cols, lower = [], [], [], []
+    for r, i in enumerate(rows):
+        coefficients, lb = model.rows[i]
+        for j, a in coefficients.items():
+            if fixed[j]:
+                lb -= a * model.lower[j]
+            else:
+                data.append(a)
+                row_ids.append(r)
+                cols.append(at[j])
+        lower.append(lb)
+    cost = model.cost[variables]
+    constraints = []
+    if rows:
+        matrix = csr_array((data, (row_ids, cols)), shape=(len(rows), len(variables)))
+        constraints.append(LinearConstraint(matrix, np.array(lower), np.inf))
+    result = milp(
+        cost,
+        integrality=np.ones(len(variables)),
+        bounds=Bounds(model.lower[variables], model.upper[variables]),
+        constraints=constraints,
+        options={
+            "time_limit": max(deadline - time.perf_counter(), 0.01),
+            "mip_rel_gap": 1e-6,
+            "disp": False,
+        },
+    )
+    if result.x is None:
+        return None
+    proven = result.status == 0
+    found = result.fun if proven else getattr(result, "mip_dual_bound", None)
+    return np.round(result.x), proven, float(found or 0.0)
 
 
 def _model(
