@@ -356,12 +356,17 @@ def _model(
                 members[r].append(atom)
         spans = [set(s) for s in table.windows]
         for r, atoms in members.items():
+            # The region's orchestrators per slice, then per pair of windows the slices
+            # between them.
+            per_slice = [0] * len(parts)
+            for s, part in enumerate(parts):
+                for atom in atoms:
+                    per_slice[s] |= part.get(atom, 0)
             for a in range(len(spans)):
                 for b in range(a + 1, len(spans)):
                     who = 0
                     for s in spans[b] - spans[a]:
-                        for atom in atoms:
-                            who |= parts[s].get(atom, 0)
+                        who |= per_slice[s]
                     if not 0 < _bits(who) < k:
                         continue
                     row = {var[(w, r)]: 1.0 for w in (a, b) if (w, r) in var}

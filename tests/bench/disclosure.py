@@ -216,6 +216,7 @@ def main() -> None:
     greedy_times, milp_times = [], []
     solutions: dict[str, Solution] = {}
     greedy: dict[str, set] = {}
+    runs: dict[str, list[Solution]] = {name: [] for name in tables}
     for _ in range(args.runs):
         start = time.perf_counter()
         for name, table in tables.items():
@@ -224,17 +225,27 @@ def main() -> None:
         start = time.perf_counter()
         for name, table in tables.items():
             solutions[name] = withhold(table, groupings, args.k, budget=args.budget)
+            runs[name].append(solutions[name])
         milp_times.append(time.perf_counter() - start)
     for name, table in tables.items():
         solution = solutions[name]
         primary = solution.primary
         print(
             f"\n{name}: {len(table.windows) * len(regions)} cells, {len(primary)} primary;"
+            " last run:"
             f" complementary: greedy {len(greedy[name] - primary)},"
             f" MILP {len(solution.cells - primary)} ({solution.method},"
             f" {'optimum proven' if solution.proven else 'not proven'},"
             f" cost {solution.cost or 0:.1f}, lower bound {solution.bound or 0:.1f},"
             f" {solution.rounds} rounds, {solution.seconds:.2f} s{_notes(solution)})"
+        )
+        print(
+            "  every run: "
+            + ", ".join(
+                f"{len(r.cells - r.primary)}"
+                f" ({'proven' if r.proven else r.method + ' unproven'}, {r.seconds:.2f} s)"
+                for r in runs[name]
+            )
         )
         print(f"  {'window':<12} {'level':<16} primary  compl. greedy/MILP  hidden O's greedy/MILP")
         for w in range(len(table.windows)):
