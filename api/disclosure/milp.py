@@ -68,9 +68,6 @@ from dataclasses import dataclass, field
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np
-import scipy.linalg
-from scipy.optimize import Bounds, LinearConstraint, milp
-from scipy.sparse import csr_array
 
 from api.stats.disclosure import (
     _DERIVABLE,
@@ -267,6 +264,10 @@ def _solve(model: _Model, deadline: float) -> tuple[np.ndarray, bool, float] | N
 def _solve_part(
     model: _Model, variables: list[int], rows: list[int], fixed: np.ndarray, deadline: float
 ) -> tuple[np.ndarray, bool, float] | None:
+    # scipy costs 1.5 s of CPU to import: on first use, not at every process start.
+    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.sparse import csr_array
+
     at = {j: i for i, j in enumerate(variables)}
     data, row_ids, cols, lower = [], [], [], []
     for r, i in enumerate(rows):
@@ -443,6 +444,8 @@ def _derived(published: np.ndarray, targets: np.ndarray) -> list[tuple[int, list
     combination mixes every route to the target, and withholding one of its rows
     leaves the others open. (Orthogonal matching pursuit found combinations a fifth
     shorter at 30 times the cost.)"""
+    import scipy.linalg  # on first use, as in _solve_part
+
     q, r, order = scipy.linalg.qr(published.T, mode="economic", pivoting=True)
     diagonal = np.abs(np.diag(r))
     rank = int((diagonal > diagonal[0] * _RANK).sum())
