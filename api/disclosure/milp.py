@@ -54,6 +54,12 @@ feasible) falls back to the greedy. When the time runs out with a solution, that
 solution is completed by the audit and compared with the greedy's, and the cheaper one
 is used. ``Solution.proven`` says whether the result is the proven optimum of the model
 above (the solver proved optimality and the audit added nothing).
+
+Measured by ``python -m tests.bench.disclosure`` (2,000 orchestrators, 471 regions, 4
+windows, k = 3): 199 window cells withheld beyond the 367 of primary suppression, the
+proven optimum, where the greedy withholds 543; 53 current cells instead of 119. The
+model falls apart into independent parts (the network being fixed), solved in one
+MILP per round, and a part no new cut touches keeps its solution.
 """
 
 from __future__ import annotations
