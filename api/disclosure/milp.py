@@ -15,10 +15,10 @@ ones with 1 to k-1 orchestrators to 1.
 Cost: cells withheld. Each region withheld costs 1 plus the share of the window's
 orchestrators it holds (a tie-break, worth less than one cell in total between two
 choices of the same number of cells, that keeps the big regions an explorer shows
-first). The network is never withheld (upper bound 0): protection comes from the
-regions. The one exception is a window difference of the network itself (its day
-minus its hour) with 1 to k-1 orchestrators; there one of the two network windows has
-to go and costs more than every other cell together.
+first). The network is never withheld while it has k orchestrators (upper bound 0):
+protection comes from the regions. The one exception is a window difference of the
+network itself (its day minus its hour) with 1 to k-1 orchestrators; there one of the
+two network windows has to go and costs more than every other cell together.
 
 Constraints, all necessary for a set that passes the audit and lets no set of places
 with 1 to k-1 orchestrators be computed (what the audit aims at; it looks at blocks),
@@ -142,8 +142,9 @@ def withhold(
     primary = prepared.primary(k)
     primary_cells = prepared.cells(primary)
     model = _model(prepared, k, groupings, window_differences)
-    if model is None or len(model.cost) > MAX_VARIABLES or budget <= 0:
-        return _greedy(prepared, primary, k, window_differences, start, "too large")
+    if len(model.cost) > MAX_VARIABLES or budget <= 0:
+        why = "no budget" if budget <= 0 else "too large"
+        return _greedy(prepared, primary, k, window_differences, start, why)
     deadline = start + budget
     rounds, proven, bound = 0, False, None
     x: np.ndarray | None = None
@@ -311,7 +312,7 @@ def _solve_part(
 
 def _model(
     prepared: Prepared, k: int, groupings: Sequence[Grouping], window_differences: bool
-) -> _Model | None:
+) -> _Model:
     networks = {r for r, g in enumerate(prepared.grouping_of) if groupings[g] == NETWORK}
     var: dict[tuple[int, int], int] = {}
     window: list[int] = []

@@ -76,7 +76,6 @@ def _brute_force(t: Table, groupings: list[Grouping]) -> float | None:
     sake, cheapest first."""
     prepared = prepare(t, groupings)
     model = milp._model(prepared, K, groupings, True)
-    assert model is not None
     free = [j for j in range(len(model.cost)) if model.lower[j] < 0.5 < model.upper[j]]
     fixed = [j for j in range(len(model.cost)) if model.lower[j] > 0.5]
     choices = []
