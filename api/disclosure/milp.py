@@ -75,6 +75,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np
 
+from api.disclosure.model import Model, build
 from api.stats.disclosure import (
     _DERIVABLE,
     _RANK,
@@ -82,12 +83,10 @@ from api.stats.disclosure import (
     Prepared,
     Table,
     _bits,
-    _inside,
-    _union,
     complete,
     prepare,
 )
-from api.stats.places import NETWORK, Grouping
+from api.stats.places import Grouping
 
 # Solver seconds per table (a tick has two: current and window figures).
 BUDGET = 2.5
@@ -110,23 +109,6 @@ class Solution:
     notes: list[str] = field(default_factory=list)
 
 
-@dataclass
-class _Model:
-    prepared: Prepared
-    k: int
-    var: dict[tuple[int, int], int]  # (window, region) -> variable
-    window: list[int]  # variable -> window
-    pieces: list[frozenset[int]]  # variable -> pieces
-    regions: list[list[int]]  # variable -> regions
-    cost: np.ndarray
-    lower: np.ndarray
-    upper: np.ndarray
-    rows: list[tuple[dict[int, float], float]]
-    clean: set[tuple[int, frozenset[int]]] = field(default_factory=set)  # audited, no cut
-    # Parts of the model solved to optimality, by their rows: solution and cost.
-    solved: dict[frozenset[int], tuple[np.ndarray, float]] = field(default_factory=dict)
-
-
 def withhold(
     table: Table,
     groupings: Sequence[Grouping],
@@ -137,11 +119,13 @@ def withhold(
 ) -> Solution:
     """The cells (window, grouping, code) to withhold: the audit's protection, choosing
     the complementary cells that cost least (see the module docstring)."""
+    import scipy.optimize  # noqa: F401  (imported on first use, outside the budget)
+
     start = time.perf_counter()
     prepared = prepare(table, groupings)
     primary = prepared.primary(k)
     primary_cells = prepared.cells(primary)
-    model = _model(prepared, k, groupings, window_differences)
+    model = build(prepared, k, groupings, window_differences)
     if len(model.cost) > MAX_VARIABLES or budget <= 0:
         why = "no budget" if budget <= 0 else "too large"
         return _greedy(prepared, primary, k, window_differences, start, why)
@@ -187,7 +171,7 @@ def withhold(
     return Solution(cells, primary_cells, "milp", proven, cost, bound, rounds, seconds, notes)
 
 
-def _cost(model: _Model, hidden: list[set[int]], cells: set[Cell] | None = None) -> float:
+def _cost(model: Model, hidden: list[set[int]], cells: set[Cell] | None = None) -> float:
     """The objective of a choice (per window, region ids; or cells)."""
     if cells is not None:
         rid = {key: r for r, key in enumerate(model.prepared.keys)}
@@ -212,7 +196,7 @@ def _greedy(
     return Solution(cells, primary, "greedy", False, None, None, 0, seconds, [why] if why else [])
 
 
-def _solve(model: _Model, deadline: float) -> tuple[np.ndarray, bool, float] | None:
+def _solve(model: Model, deadline: float) -> tuple[np.ndarray, bool, float] | None:
     """The MILP's optimum (or best by the deadline): the solution, whether it is proven,
     and a lower bound of the cost. The model falls apart into independent parts (the
     network is fixed, so mostly continents with their countries, regions and cells, all
@@ -269,7 +253,7 @@ def _solve(model: _Model, deadline: float) -> tuple[np.ndarray, bool, float] | N
 
 
 def _solve_part(
-    model: _Model, variables: list[int], rows: list[int], fixed: np.ndarray, deadline: float
+    model: Model, variables: list[int], rows: list[int], fixed: np.ndarray, deadline: float
 ) -> tuple[np.ndarray, bool, float] | None:
     # scipy costs 1.5 s of CPU to import: on first use, not at every process start.
     from scipy.optimize import Bounds, LinearConstraint, milp
@@ -310,85 +294,7 @@ def _solve_part(
     return np.round(result.x), proven, float(found or 0.0)
 
 
-def _model(
-    prepared: Prepared, k: int, groupings: Sequence[Grouping], window_differences: bool
-) -> _Model:
-    networks = {r for r, g in enumerate(prepared.grouping_of) if groupings[g] == NETWORK}
-    var: dict[tuple[int, int], int] = {}
-    window: list[int] = []
-    pieces: list[frozenset[int]] = []
-    regions: list[list[int]] = []
-    size: list[int] = []
-    weight: list[float] = []
-    for w, win in enumerate(prepared.windows):
-        everyone = _bits(_union(win.pieces, range(len(win.pieces))))
-        seen: dict[frozenset[int], int] = {}
-        for r, ps in win.regions.items():
-            j = seen.get(ps)
-            if j is None:
-                j = seen[ps] = len(window)
-                window.append(w)
-                pieces.append(ps)
-                regions.append([])
-                size.append(win.size[r])
-                weight.append(0.0)
-            var[(w, r)] = j
-            regions[j].append(r)
-            weight[j] += 1 + win.size[r] / (everyone + 1)
-    n = len(window)
-    cost = np.array(weight)
-    lower = np.array([1.0 if size[j] < k else 0.0 for j in range(n)])
-    upper = np.ones(n)
-    network = [j for j in range(n) if networks & set(regions[j])]
-    upper[network] = lower[network]  # shown while it has k orchestrators
-    rows: list[tuple[dict[int, float], float]] = []
-
-    # Step 2, exactly.
-    for w, win in enumerate(prepared.windows):
-        for parent, lists in _inside(win, prepared.grouping_of).items():
-            for inner in lists:
-                shown = [c for c in inner if win.size[c] >= k]
-                rest = set(win.regions[parent])
-                for c in shown:
-                    rest -= win.regions[c]
-                if 0 < _bits(_union(win.pieces, rest)) < k:
-                    row = {var[(w, parent)]: 1.0} | {var[(w, c)]: 1.0 for c in shown}
-                    rows.append((row, 1.0))
-
-    # Step 4, exactly.
-    if window_differences:
-        table, parts = prepared.table, prepared.parts
-        members: dict[int, list] = defaultdict(list)
-        for atom, rs in prepared.regions_of.items():
-            for r in rs:
-                members[r].append(atom)
-        spans = [set(s) for s in table.windows]
-        for r, atoms in members.items():
-            # The region's orchestrators per slice, then per pair of windows the slices
-            # between them.
-            per_slice = [0] * len(parts)
-            for s, part in enumerate(parts):
-                for atom in atoms:
-                    per_slice[s] |= part.get(atom, 0)
-            for a in range(len(spans)):
-                for b in range(a + 1, len(spans)):
-                    who = 0
-                    for s in spans[b] - spans[a]:
-                        who |= per_slice[s]
-                    if not 0 < _bits(who) < k:
-                        continue
-                    row = {var[(w, r)]: 1.0 for w in (a, b) if (w, r) in var}
-                    if not row:
-                        continue
-                    rows.append((row, 1.0))
-                    for j in row:
-                        if j in network:  # the network's own windows differ by too few
-                            upper[j] = 1.0
-                            cost[j] = float(cost.sum()) + 1.0
-    return _Model(prepared, k, var, window, pieces, regions, cost, lower, upper, rows)
-
-
-def _cuts(model: _Model, x: np.ndarray) -> list[tuple[dict[int, float], float]]:
+def _cuts(model: Model, x: np.ndarray) -> list[tuple[dict[int, float], float]]:
     """Step 3 on the solution ``x``: a cut for every derivable target."""
     out = []
     for w, win in enumerate(model.prepared.windows):

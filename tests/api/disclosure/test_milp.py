@@ -11,6 +11,7 @@ import pytest
 
 from api.disclosure import milp
 from api.disclosure.milp import withhold
+from api.disclosure.model import build
 from api.stats.disclosure import Table, prepare, protect
 from api.stats.places import NETWORK, Grouping, Level, grouping
 from tests.api.stats.test_disclosure import _regions, _safe, _who, crossing
@@ -75,7 +76,7 @@ def _brute_force(t: Table, groupings: list[Grouping]) -> float | None:
     network, trying every choice of the regions that are not withheld for their own
     sake, cheapest first."""
     prepared = prepare(t, groupings)
-    model = milp._model(prepared, K, groupings, True)
+    model = build(prepared, K, groupings, True)
     free = [j for j in range(len(model.cost)) if model.lower[j] < 0.5 < model.upper[j]]
     fixed = [j for j in range(len(model.cost)) if model.lower[j] > 0.5]
     choices = []
