@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 
 import strawberry
@@ -91,8 +92,10 @@ class OriginsQuery:
         origins = await _origins(context)
         withheld = (
             frozenset()
-            if view.precise
-            else origins.withheld(view.min_orchestrators, view.max_resolution)
+            if view.precise  # solver time (api.disclosure.milp): off the event loop
+            else await asyncio.to_thread(
+                origins.withheld, view.min_orchestrators, view.max_resolution
+            )
         )
         out = []
         for code, f in sorted(origins.figures(window, by).items())[:MAX_REGIONS]:

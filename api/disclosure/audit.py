@@ -5,6 +5,10 @@ orchestrators (docs/statistics.md, "Withheld figures"; cost: tests/bench/README.
 A region is a 0/1 vector over *pieces* (atoms that every region of every grouping
 treats alike); step 3 finds derivable targets by their distance to the span of the
 published vectors (an SVD), and protects them with a complementary suppression.
+
+Greedy; the public view chooses with ``api.disclosure.milp`` instead (the least
+withheld, by a MILP, never the network), which runs ``complete`` here on its choice as
+the final audit and falls back to ``protect`` for tables too large or too slow to solve.
 """
 
 from __future__ import annotations
@@ -102,6 +106,33 @@ def protect(
 ) -> set[Cell]:
     """The cells (window, grouping, code) to withhold: primary suppression and, with
     ``audit``, steps 2 and 3 and (with ``window_differences``) step 4."""
+    prepared = prepare(table, groupings)
+    hidden = prepared.primary(k)
+    if audit:
+        complete(prepared, hidden, k, window_differences=window_differences)
+    return prepared.cells(hidden)
+
+
+@dataclass
+class Prepared:
+    """A table as ``protect`` works on it: regions by id, orchestrators as bits."""
+
+    table: Table
+    keys: list[Region]  # region ids -> (grouping, code)
+    grouping_of: list[int]  # region id -> grouping index
+    regions_of: dict[Atom, tuple[int, ...]]
+    parts: list[dict[Atom, int]]
+    windows: list[_Window]
+
+    def primary(self, k: int) -> list[set[int]]:
+        """Step 1: per window, the regions with 1 to k-1 orchestrators."""
+        return [{r for r, n in win.size.items() if n < k} for win in self.windows]
+
+    def cells(self, hidden: Sequence[set[int]]) -> set[Cell]:
+        return {(w, *self.keys[r]) for w, rs in enumerate(hidden) for r in rs}
+
+
+def prepare(table: Table, groupings: Sequence[Grouping]) -> Prepared:
     # Regions get ids in (grouping, code) order, orchestrators a bit each.
     rank = {g: i for i, g in enumerate(groupings)}
     found = {(g, c) for codes in table.codes.values() for g, c in codes.items() if g in rank}
@@ -128,31 +159,36 @@ def protect(
             for atom, who in parts[s].items():
                 atoms[atom] |= who
         windows.append(_window(atoms, regions_of))
+    return Prepared(table, keys, grouping_of, regions_of, parts, windows)
 
-    hidden: list[set[int]] = [{r for r, n in win.size.items() if n < k} for win in windows]
-    if audit:
-        members: dict[int, list[Atom]] = defaultdict(list)
-        for atom, rs in regions_of.items():
-            for r in rs:
-                members[r].append(atom)
-        dirty = set(range(len(windows)))
-        while dirty:
-            for w in sorted(dirty):
-                _audit(windows[w], grouping_of, hidden[w], k)
-            dirty = set()
-            if not window_differences:
-                break
-            for r, atoms in members.items():
-                shown = [w for w in range(len(windows)) if r not in hidden[w]]
-                for shorter, longer in itertools.pairwise(shown):
-                    between = set(table.windows[longer]) - set(table.windows[shorter])
-                    n = 0
-                    for s in between:
-                        n |= _union([parts[s].get(a, 0) for a in atoms], range(len(atoms)))
-                    if 0 < _bits(n) < k:
-                        hidden[shorter].add(r)
-                        dirty.add(shorter)
-    return {(w, *keys[r]) for w, rs in enumerate(hidden) for r in rs}
+
+def complete(
+    prepared: Prepared, hidden: list[set[int]], k: int, *, window_differences: bool = True
+) -> None:
+    """Steps 2 to 4 from ``hidden`` (per window, region ids; extended in place) until
+    nothing changes."""
+    table, parts, windows = prepared.table, prepared.parts, prepared.windows
+    members: dict[int, list[Atom]] = defaultdict(list)
+    for atom, rs in prepared.regions_of.items():
+        for r in rs:
+            members[r].append(atom)
+    dirty = set(range(len(windows)))
+    while dirty:
+        for w in sorted(dirty):
+            _audit(windows[w], prepared.grouping_of, hidden[w], k)
+        dirty = set()
+        if not window_differences:
+            break
+        for r, atoms in members.items():
+            shown = [w for w in range(len(windows)) if r not in hidden[w]]
+            for shorter, longer in itertools.pairwise(shown):
+                between = set(table.windows[longer]) - set(table.windows[shorter])
+                n = 0
+                for s in between:
+                    n |= _union([parts[s].get(a, 0) for a in atoms], range(len(atoms)))
+                if 0 < _bits(n) < k:
+                    hidden[shorter].add(r)
+                    dirty.add(shorter)
 
 
 def _audit(win: _Window, grouping_of: list[int], hidden: set[int], k: int) -> None:

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 import h3
 
-from api.disclosure.audit import Table, protect
+from api.disclosure.audit import Table
+from api.disclosure.milp import withhold
 from api.geo.grouping import Grouping, Level, grouping
 from api.geo.regions import continent_of, nearest_region
 from api.stats.windows import WINDOWS, Window
@@ -108,4 +109,4 @@ class Origins:
             [{a: frozenset(w) for a, w in p.items()} for p in parts],
             [w.slices for w in WINDOWS],
         )
-        return frozenset((WINDOWS[w], g, c) for w, g, c in protect(table, groupings, k))
+        return frozenset((WINDOWS[w], g, c) for w, g, c in withhold(table, groupings, k).cells)

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from api.core.services import Services
 from api.disclosure.audit import Table, protect
+from api.disclosure.milp import withhold
 from api.geo.grouping import NETWORK, Grouping, Level, Place, grouping
 from api.stats import load
 from api.stats.figures import Figures, aggregate
@@ -91,7 +92,8 @@ def _disclose(snap: Snapshot, k: int, max_resolution: int) -> Withheld:
     for node in snap.current:
         now[node.location].add(node.orchestrator)
     current_table = Table(codes, [{a: frozenset(w) for a, w in now.items()}], [(0,)])
-    current = protect(current_table, groupings, k)
+    # The least complementary suppression (api.disclosure.milp), the greedy as fallback.
+    current = withhold(current_table, groupings, k).cells
 
     reporting: list[dict[int, set[str]]] = [defaultdict(set) for _ in WINDOWS]
     paying: list[dict[int, set[str]]] = [defaultdict(set) for _ in WINDOWS]
@@ -103,7 +105,7 @@ def _disclose(snap: Snapshot, k: int, max_resolution: int) -> Withheld:
     window_table = Table(
         codes, [{a: frozenset(w) for a, w in s.items()} for s in reporting], windows
     )
-    window = protect(window_table, groupings, k)
+    window = withhold(window_table, groupings, k).cells
     # Distinct counts do not add up, so subtraction recovers nothing exactly: primary
     # suppression only.
     sender_table = Table(codes, [{a: frozenset(w) for a, w in s.items()} for s in paying], windows)
@@ -152,6 +154,8 @@ async def withheld(services: Services, tick: datetime, k: int, max_resolution: i
     """What the public view withholds at ``tick``."""
 
     async def produce(t: datetime) -> Withheld:
-        return (await snapshot(services, t)).withheld(k, max_resolution)
+        snap = await snapshot(services, t)
+        # Seconds of solver time (api.disclosure.milp): off the event loop.
+        return await asyncio.to_thread(snap.withheld, k, max_resolution)
 
     return await ticks_for(services).memo(tick, ("withheld", k, max_resolution), produce)

@@ -9,7 +9,12 @@ Scatters places around real cities of 40 countries, puts nodes in them with a sk
 (a few data-centre cities hold most of them), gives every node a chance to be silent
 in each window slice, and times ``protect`` on the tick's two audited tables (current,
 one window; window figures, four windows) with the public groupings up to the given
-H3 resolution. Prints the median over ``--runs`` and how many cells were withheld.
+H3 resolution, twice: the greedy (``api.disclosure.audit.protect``, the choice before
+issue #10) and the least complementary suppression (``api.disclosure.milp``). Prints
+the median time per tick over ``--runs``, whether the solver proved its optimum (and
+its lower bound where not), and per level and window the cells withheld by primary
+suppression, by complementary suppression, and the share of the window's
+orchestrators whose figure at that level is hidden from the public.
 
 ``--series`` times the public series' disclosure control instead
 (``api.stats.series_disclosure``) against a real database: it creates ``lpm_bench_series``
@@ -33,9 +38,11 @@ from datetime import UTC, datetime, timedelta
 import h3
 
 from api.disclosure.audit import Table, protect
+from api.disclosure.milp import BUDGET, Solution, withhold
 from api.geo.grouping import NETWORK, Grouping, Level, grouping
 from api.geo.regions import continent_of, nearest_region
 from api.stats.snapshot import public_groupings
+from api.stats.windows import WINDOWS
 
 CITIES = [
     (50.11, 8.68, "DE"), (52.52, 13.40, "DE"), (48.14, 11.58, "DE"), (50.08, 14.44, "CZ"),
@@ -192,6 +199,7 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=3)
     parser.add_argument("--series", action="store_true", help="time the series' control")
     parser.add_argument("--churn", type=float, default=0.02)
+    parser.add_argument("--budget", type=float, default=BUDGET, help="solver s per table")
     args = parser.parse_args()
     if args.series:
         orchestrators = 100 if args.orchestrators == 2000 else args.orchestrators
@@ -203,18 +211,80 @@ def main() -> None:
         random.Random(args.seed), args.orchestrators, args.nodes, args.places, groupings
     )
     regions = {(g, c) for by in current.codes.values() for g, c in by.items()}
-    times = []
+    print(f"{len(regions)} regions, k = {args.k}; median of {args.runs} runs")
+    tables = {"current": current, "window": window}
+    greedy_times, milp_times = [], []
+    solutions: dict[str, Solution] = {}
+    greedy: dict[str, set] = {}
+    runs: dict[str, list[Solution]] = {name: [] for name in tables}
     for _ in range(args.runs):
         start = time.perf_counter()
-        withheld_now = protect(current, groupings, args.k)
-        withheld = protect(window, groupings, args.k)
-        times.append(time.perf_counter() - start)
-    primary = protect(window, groupings, args.k, audit=False)
+        for name, table in tables.items():
+            greedy[name] = protect(table, groupings, args.k)
+        greedy_times.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        for name, table in tables.items():
+            solutions[name] = withhold(table, groupings, args.k, budget=args.budget)
+            runs[name].append(solutions[name])
+        milp_times.append(time.perf_counter() - start)
+    for name, table in tables.items():
+        solution = solutions[name]
+        primary = solution.primary
+        print(
+            f"\n{name}: {len(table.windows) * len(regions)} cells, {len(primary)} primary;"
+            " last run:"
+            f" complementary: greedy {len(greedy[name] - primary)},"
+            f" MILP {len(solution.cells - primary)} ({solution.method},"
+            f" {'optimum proven' if solution.proven else 'not proven'},"
+            f" cost {solution.cost or 0:.1f}, lower bound {solution.bound or 0:.1f},"
+            f" {solution.rounds} rounds, {solution.seconds:.2f} s{_notes(solution)})"
+        )
+        print(
+            "  every run: "
+            + ", ".join(
+                f"{len(r.cells - r.primary)}"
+                f" ({'proven' if r.proven else r.method + ' unproven'}, {r.seconds:.2f} s)"
+                for r in runs[name]
+            )
+        )
+        print(f"  {'window':<12} {'level':<16} primary  compl. greedy/MILP  hidden O's greedy/MILP")
+        for w in range(len(table.windows)):
+            label = "now" if name == "current" else WINDOWS[w].name
+            for g in groupings:
+                p = sum(1 for v, h, _ in primary if v == w and h == g)
+                extra = [
+                    sum(1 for v, h, _ in cells - primary if v == w and h == g)
+                    for cells in (greedy[name], solution.cells)
+                ]
+                shares = [
+                    hidden_share(table, w, g, cells) for cells in (greedy[name], solution.cells)
+                ]
+                print(
+                    f"  {label:<12} {g.key:<16} {p:>7}  {extra[0]:>6} / {extra[1]:<6}"
+                    f"  {shares[0]:>9.0%} / {shares[1]:.0%}"
+                )
     print(
-        f"{len(regions)} regions; withheld: current {len(withheld_now)},"
-        f" window {len(withheld)} of {4 * len(regions)} ({len(primary)} primary);"
-        f" median {statistics.median(times) * 1000:.0f} ms per tick"
+        f"\nper tick (current + window): greedy {statistics.median(greedy_times) * 1000:.0f} ms,"
+        f" MILP {statistics.median(milp_times) * 1000:.0f} ms (budget {args.budget} s per table)"
     )
+
+
+def _notes(solution: Solution) -> str:
+    return "; " + ", ".join(solution.notes) if solution.notes else ""
+
+
+def hidden_share(table: Table, w: int, g: Grouping, cells: set) -> float:
+    """The share of window ``w``'s orchestrators whose figure at grouping ``g`` (the
+    region of a place they report from) is withheld."""
+    everyone: set[str] = set()
+    hidden: set[str] = set()
+    for s in table.windows[w]:
+        for atom, who in table.parts[s].items():
+            everyone |= who
+            code = table.codes[atom].get(g)
+            if code is not None and (w, g, code) in cells:
+                hidden |= who
+    return len(hidden) / len(everyone) if everyone else 0.0
 
 
 if __name__ == "__main__":
