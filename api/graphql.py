@@ -15,25 +15,34 @@ from __future__ import annotations
 import functools
 import json
 import logging
+from collections.abc import Mapping
 
+import asyncpg
 import orjson
 from graphql import GraphQLError, OperationType, get_operation_ast, parse
+from redis.exceptions import RedisError
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocket, WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage,
+    SubscribeMessage,
+)
 from strawberry.types import ExecutionResult
 
 from api.cache import MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, Cached, cache_for, request_key
 from api.services import Services
 from api.stats.ticks import ticks_for
+from auth.connection_params import identify_connection_params
+from auth.errors import AuthError
 from auth.identity import identify
 from auth.watch import seconds_left
 from resolvers.access import identity_of, prepare
@@ -42,8 +51,20 @@ from resolvers.limits import add_codes
 from resolvers.schema import schema
 
 _TICK = "lpm.tick"
+_STORAGE_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, RedisError)
 
 log = logging.getLogger(__name__)
+
+
+class _TextFrames(ASGIWebSocketAdapter):
+    """Every graphql-transport-ws message as a text frame: browsers' graphql-ws closes
+    on binary ones (4004), and the encoder gives bytes."""
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        try:
+            await self.ws.send_text(orjson.dumps(message).decode())
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
 
 
 class _TransportWS(BaseGraphQLTransportWSHandler[Context, None]):
@@ -67,9 +88,36 @@ class _TransportWS(BaseGraphQLTransportWSHandler[Context, None]):
                 return
         await super().handle_subscribe(message)
 
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        """Credentials in the payload (``auth.connection_params``) replace the
+        handshake's; refused ones close the connection with 4403."""
+        payload = message.get("payload")
+        if isinstance(payload, dict) and not self.connection_init_received:
+            try:
+                if await identify_connection_params(
+                    payload, self.context.request, self.context.services
+                ):
+                    await prepare(self.context)
+            except AuthError as exc:
+                await self._close_before_ack(4403, f"Forbidden: {exc.message}")
+                return
+            except _STORAGE_ERRORS as exc:
+                log.warning("cannot check WebSocket credentials: %s", exc)
+                await self._close_before_ack(1013, "credentials cannot be checked right now")
+                return
+        await super().handle_connection_init(message)
+
+    async def _close_before_ack(self, code: int, reason: str) -> None:
+        if self.connection_init_timeout_task:
+            self.connection_init_timeout_task.cancel()
+        self.connection_init_received = True
+        # A close reason has at most 123 bytes.
+        await self.websocket.close(code, reason.encode()[:123].decode(errors="ignore"))
+
 
 class GraphQLApp(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = _TransportWS
+    websocket_adapter_class = _TextFrames  # type: ignore[assignment]
 
     def __init__(self, allowed_origins: tuple[str, ...]) -> None:
         super().__init__(
