@@ -19,6 +19,7 @@ from collections.abc import Mapping
 
 import asyncpg
 import orjson
+from cross_web import HTTPException
 from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from redis.exceptions import RedisError
 from starlette.requests import ClientDisconnect, Request
@@ -37,8 +38,10 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     SubscribeMessage,
 )
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET
 
 from api.cache import MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, Cached, cache_for, request_key
+from api.graphql_media import CONTENT_TYPE, request_error_status, wants_graphql_response
 from api.services import Services
 from api.stats.ticks import ticks_for
 from auth.connection_params import identify_connection_params
@@ -51,6 +54,7 @@ from resolvers.limits import add_codes
 from resolvers.schema import schema
 
 _TICK = "lpm.tick"
+_REQUEST_ERROR = "lpm.request_error"
 _STORAGE_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, RedisError)
 
 log = logging.getLogger(__name__)
@@ -148,7 +152,32 @@ class GraphQLApp(GraphQL[Context, None]):
         self, request: Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
         add_codes(result.errors)
-        return await super().process_result(request, result)
+        processed = await super().process_result(request, result)
+        if wants_graphql_response(request.headers.get("accept")):
+            status = request_error_status(result)
+            if status is not None:
+                # application/graphql-response+json: nothing ran, so no "data", and 4xx/5xx.
+                request.scope[_REQUEST_ERROR] = status
+                processed.pop("data", None)
+        return processed
+
+    async def run(self, request, context=UNSET, root_value=UNSET):  # type: ignore[no-untyped-def]
+        try:
+            response = await super().run(request, context, root_value)
+        except HTTPException as exc:
+            if not isinstance(request, Request):
+                raise
+            # Not GraphQL over HTTP (body, method, operation name): said as GraphQL.
+            code = "METHOD_NOT_ALLOWED" if exc.status_code == 405 else "BAD_REQUEST"
+            error = {"message": exc.reason, "extensions": {"code": code}}
+            response = Response(
+                orjson.dumps({"errors": [error]}),
+                status_code=exc.status_code,
+                media_type="application/json",
+            )
+        if isinstance(request, Request) and isinstance(response, Response):
+            _as_graphql_response(request, response)
+        return response
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
@@ -185,7 +214,7 @@ class GraphQLApp(GraphQL[Context, None]):
         if cached is None:
             await super().__call__(scope, receive, send)
         else:
-            await _send_cached(send, cached)
+            await _send_cached(send, cached, request)
 
     async def _answer_and_keep(
         self, scope: Scope, receive: Receive, send: Send, request: Request, content: bytes
@@ -210,11 +239,24 @@ class GraphQLApp(GraphQL[Context, None]):
         body = b"".join(chunks)
         if status != 200 or len(body) > MAX_RESPONSE_BYTES:
             return None
-        if not content_type.startswith(b"application/json"):
+        if not content_type.startswith((b"application/json", CONTENT_TYPE.encode())):
             return None
         if not _is_query(request.method, content) or _has_errors(body):
             return None
         return Cached(body, content_type)
+
+
+def _as_graphql_response(request: Request, response: Response) -> None:
+    """The answer in the media type the client asked for (``api.graphql_media``)."""
+    content_type = response.headers.get("content-type", "")
+    if not content_type.startswith("application/json"):
+        return  # GraphiQL's page, plain-text refusals, streams
+    if not wants_graphql_response(request.headers.get("accept")):
+        return
+    response.headers["content-type"] = CONTENT_TYPE
+    status = request.scope.get(_REQUEST_ERROR)
+    if status and response.status_code == 200:
+        response.status_code = status
 
 
 async def _cache_content(request: Request, receive: Receive) -> tuple[bytes | None, Receive]:
@@ -277,13 +319,19 @@ def _has_errors(body: bytes) -> bool:
     return not isinstance(payload, dict) or bool(payload.get("errors"))
 
 
-async def _send_cached(send: Send, cached: Cached) -> None:
+async def _send_cached(send: Send, cached: Cached, request: Request) -> None:
+    # Only answers without errors are kept, and those read the same in both media types.
+    content_type = (
+        CONTENT_TYPE.encode()
+        if wants_graphql_response(request.headers.get("accept"))
+        else b"application/json"
+    )
     await send(
         {
             "type": "http.response.start",
             "status": 200,
             "headers": [
-                (b"content-type", cached.content_type),
+                (b"content-type", content_type),
                 (b"content-length", str(len(cached.body)).encode()),
                 (b"x-lpm-cache", b"hit"),
             ],

@@ -26,6 +26,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
+from api.graphql_media import CONTENT_TYPE as GRAPHQL_RESPONSE_CONTENT_TYPE
+from api.graphql_media import wants_graphql_response
 from api.services import Services
 from auth.errors import AuthError, Unauthenticated
 from auth.identity import STALE_COOKIE_KEY, identify
@@ -86,6 +88,8 @@ class AuthGate:
     @staticmethod
     async def _refuse(scope: Scope, receive: Receive, send: Send, response: Response) -> None:
         if scope["type"] == "http":
+            if wants_graphql_response(HTTPConnection(scope).headers.get("accept")):
+                response.headers["content-type"] = GRAPHQL_RESPONSE_CONTENT_TYPE
             await response(scope, receive, send)
             return
         websocket = WebSocket(scope, receive, send)
