@@ -18,6 +18,7 @@ from api.health import healthz, readyz
 from api.ingest.endpoint import IngestEndpoint
 from api.metrics import RequestMetricsMiddleware, metrics_endpoint
 from api.nonce import nonce_endpoint
+from api.playground import playground_route
 from api.services import open_services
 from api.settings import Settings
 from api.workers import Worker, default_workers, supervise
@@ -60,6 +61,7 @@ def create_app(
         WebSocketRoute("/graphql", AuthGate(graphql)),
         Route("/auth/nonce", nonce_endpoint, methods=["GET"]),
         assets_route(),
+        playground_route(),
     ]
     middleware = [
         Middleware(RequestMetricsMiddleware),
