@@ -254,7 +254,7 @@ def _as_graphql_response(request: Request, response: Response) -> None:
     """The answer in the media type the client asked for (``api.graphql_media``)."""
     content_type = response.headers.get("content-type", "")
     if not content_type.startswith("application/json"):
-        return  # GraphiQL's page, plain-text refusals, streams
+        return  # the playground page, streams
     if not wants_graphql_response(request.headers.get("accept")):
         return
     response.headers["content-type"] = CONTENT_TYPE

@@ -56,11 +56,11 @@ function servePages(port) {
 }
 
 const results = [];
-async function step(name, fn) {
+async function step(name, fn, ms = STEP_MS) {
   let timer;
   try {
     const deadline = new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error("no answer in time")), STEP_MS);
+      timer = setTimeout(() => reject(new Error("no answer in time")), ms);
     });
     await Promise.race([fn(), deadline]);
     results.push({ name, ok: true });
@@ -161,7 +161,7 @@ try {
   await refused.close();
 
   // --- The playground, with every host but the API's unreachable.
-  await step("the playground renders and runs a query with no other host reachable", async () => {
+  await step("the playground renders, runs a query and a subscription with no other host reachable", async () => {
     const page = await browser.newPage();
     const elsewhere = [];
     const violations = [];
@@ -179,7 +179,7 @@ try {
     const response = await page.goto(`${API}/graphql`);
     const csp = response.headers()["content-security-policy"] ?? "";
     if (!csp.includes("default-src 'self'")) throw new Error(`no CSP: ${csp}`);
-    await page.waitForSelector(".graphiql-tab", { timeout: STEP_MS });
+    await page.waitForSelector(".graphiql-tab", { timeout: 0 });
     const tabs = await page.$$eval(".graphiql-tab", (nodes) => nodes.map((n) => n.textContent.trim()));
     if (tabs.length < 2 || !tabs[0].includes("Dashboard") || !tabs[1].includes("RequestNonce")) {
       throw new Error(`example tabs: ${JSON.stringify(tabs)}`);
@@ -187,12 +187,23 @@ try {
     await page.click(".graphiql-execute-button");
     await page.waitForFunction(
       () => document.querySelector(".result-window")?.innerText.includes("COARSENED"),
-      { timeout: STEP_MS },
+      { timeout: 0 }, // the step's deadline applies
+    );
+    // The live tab: a subscription over the page's own WebSocket.
+    const tabButtons = await page.$$(".graphiql-tab-button");
+    await tabButtons[2].click();
+    await page.waitForFunction(
+      () => document.querySelector(".graphiql-tab-active")?.textContent.includes("Live"),
+    );
+    await page.click(".graphiql-execute-button");
+    await page.waitForFunction(
+      () => document.querySelector(".result-window")?.innerText.includes("networkUpdates"),
+      { timeout: 0 }, // the step's deadline applies
     );
     expectEqual(elsewhere, [], "requests to other hosts");
     expectEqual(violations, [], "console errors");
     await page.close();
-  });
+  }, 3 * STEP_MS); // GraphiQL is 3.5 MB of script to parse
 } finally {
   await browser.close();
   rmSync(profile, { recursive: true, force: true });
