@@ -190,20 +190,26 @@ try {
       { timeout: 0 }, // the step's deadline applies
     );
     // The live tab: a subscription over the page's own WebSocket.
+    // The live tab: a subscription over the page's own WebSocket.
     const tabButtons = await page.$$(".graphiql-tab-button");
     await tabButtons[2].click();
     await page.waitForFunction(
       () => document.querySelector(".graphiql-tab-active")?.textContent.includes("Live"),
     );
     await page.click(".graphiql-execute-button");
-    await page.waitForFunction(
-      () => document.querySelector(".result-window")?.innerText.includes("networkUpdates"),
-      { timeout: 0 }, // the step's deadline applies
-    );
+    try {
+      await page.waitForFunction(
+        () => document.querySelector(".result-window")?.innerText.includes("networkUpdates"),
+        { timeout: STEP_MS },
+      );
+    } catch (error) {
+      const shown = await page.evaluate(() => document.querySelector(".result-window")?.innerText);
+      throw new Error(`live tab: ${error.message}; result shown: ${shown}; console: ${violations}`);
+    }
     expectEqual(elsewhere, [], "requests to other hosts");
     expectEqual(violations, [], "console errors");
     await page.close();
-  }, 3 * STEP_MS); // GraphiQL is 3.5 MB of script to parse
+  }, 4 * STEP_MS); // GraphiQL is 3.5 MB of script to parse
 } finally {
   await browser.close();
   rmSync(profile, { recursive: true, force: true });
