@@ -12,6 +12,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 
+from api.assets import assets_route
 from api.core.services import open_services
 from api.core.settings import Settings
 from api.http.gate import AuthGate
@@ -20,6 +21,7 @@ from api.http.health import healthz, readyz
 from api.http.metrics import RequestMetricsMiddleware, metrics_endpoint
 from api.http.nonce import nonce_endpoint
 from api.ingest.endpoint import IngestEndpoint
+from api.playground import playground_route
 from api.rollup.workers import Worker, default_workers, supervise
 
 
@@ -58,6 +60,8 @@ def create_app(
         Route("/graphql", AuthGate(graphql), methods=["GET", "POST"]),
         WebSocketRoute("/graphql", AuthGate(graphql)),
         Route("/auth/nonce", nonce_endpoint, methods=["GET"]),
+        assets_route(),
+        playground_route(),
     ]
     middleware = [
         Middleware(RequestMetricsMiddleware),

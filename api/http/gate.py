@@ -29,6 +29,8 @@ from starlette.websockets import WebSocket
 from api.core.errors import ServiceError, ServiceUnavailable
 from api.core.services import Services
 from api.http.errors import error_response
+from api.http.media import CONTENT_TYPE as GRAPHQL_RESPONSE_CONTENT_TYPE
+from api.http.media import wants_graphql_response
 from auth.identity import STALE_COOKIE_KEY, identify
 from auth.sessions import COOKIE_NAME, clear_session_cookie
 
@@ -72,6 +74,8 @@ class AuthGate:
     @staticmethod
     async def _refuse(scope: Scope, receive: Receive, send: Send, response: Response) -> None:
         if scope["type"] == "http":
+            if wants_graphql_response(HTTPConnection(scope).headers.get("accept")):
+                response.headers["content-type"] = GRAPHQL_RESPONSE_CONTENT_TYPE
             await response(scope, receive, send)
             return
         websocket = WebSocket(scope, receive, send)

@@ -15,25 +15,38 @@ from __future__ import annotations
 import functools
 import json
 import logging
+from collections.abc import Mapping
 
+import asyncpg
 import orjson
+from cross_web import HTTPException
 from graphql import GraphQLError, OperationType, get_operation_ast, parse
+from redis.exceptions import RedisError
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocket, WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage,
+    SubscribeMessage,
+)
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET
 
+from api.core.errors import AuthError
 from api.core.services import Services
 from api.http.cache import MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, Cached, cache_for, request_key
+from api.http.media import CONTENT_TYPE, request_error_status, wants_graphql_response
+from api.playground import playground_page
 from api.stats.ticks import ticks_for
+from auth.connection_params import identify_connection_params
 from auth.identity import identify
 from auth.watch import seconds_left
 from resolvers.context import Context
@@ -42,8 +55,21 @@ from resolvers.schema import schema
 from resolvers.view import identity_of, prepare
 
 _TICK = "lpm.tick"
+_REQUEST_ERROR = "lpm.request_error"
+_STORAGE_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, RedisError)
 
 log = logging.getLogger(__name__)
+
+
+class _TextFrames(ASGIWebSocketAdapter):
+    """Every graphql-transport-ws message as a text frame: browsers' graphql-ws closes
+    on binary ones (4004), and the encoder gives bytes."""
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        try:
+            await self.ws.send_text(orjson.dumps(message).decode())
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
 
 
 class _TransportWS(BaseGraphQLTransportWSHandler[Context, None]):
@@ -67,9 +93,36 @@ class _TransportWS(BaseGraphQLTransportWSHandler[Context, None]):
                 return
         await super().handle_subscribe(message)
 
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        """Credentials in the payload (``auth.connection_params``) replace the
+        handshake's; refused ones close the connection with 4403."""
+        payload = message.get("payload")
+        if isinstance(payload, dict) and not self.connection_init_received:
+            try:
+                if await identify_connection_params(
+                    payload, self.context.request, self.context.services
+                ):
+                    await prepare(self.context)
+            except AuthError as exc:
+                await self._close_before_ack(4403, f"Forbidden: {exc.message}")
+                return
+            except _STORAGE_ERRORS as exc:
+                log.warning("cannot check WebSocket credentials: %s", exc)
+                await self._close_before_ack(1013, "credentials cannot be checked right now")
+                return
+        await super().handle_connection_init(message)
+
+    async def _close_before_ack(self, code: int, reason: str) -> None:
+        if self.connection_init_timeout_task:
+            self.connection_init_timeout_task.cancel()
+        self.connection_init_received = True
+        # A close reason has at most 123 bytes.
+        await self.websocket.close(code, reason.encode()[:123].decode(errors="ignore"))
+
 
 class GraphQLApp(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = _TransportWS
+    websocket_adapter_class = _TextFrames  # type: ignore[assignment]
 
     def __init__(self, allowed_origins: tuple[str, ...]) -> None:
         super().__init__(
@@ -91,6 +144,9 @@ class GraphQLApp(GraphQL[Context, None]):
         await prepare(context, tick=request.scope.get(_TICK))
         return context
 
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return playground_page()  # vendored GraphiQL, nothing from other hosts
+
     def encode_json(self, data: object) -> bytes:
         # orjson: a tenth of json.dumps' time on a dashboard answer (~9 % of a
         # signed-in request). Non-finite floats become null, which JSON can carry.
@@ -100,7 +156,32 @@ class GraphQLApp(GraphQL[Context, None]):
         self, request: Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
         add_codes(result.errors)
-        return await super().process_result(request, result)
+        processed = await super().process_result(request, result)
+        if wants_graphql_response(request.headers.get("accept")):
+            status = request_error_status(result)
+            if status is not None:
+                # application/graphql-response+json: nothing ran, so no "data", and 4xx/5xx.
+                request.scope[_REQUEST_ERROR] = status
+                processed.pop("data", None)
+        return processed
+
+    async def run(self, request, context=UNSET, root_value=UNSET):  # type: ignore[no-untyped-def]
+        try:
+            response = await super().run(request, context, root_value)
+        except HTTPException as exc:
+            if not isinstance(request, Request):
+                raise
+            # Not GraphQL over HTTP (body, method, operation name): said as GraphQL.
+            code = "METHOD_NOT_ALLOWED" if exc.status_code == 405 else "BAD_REQUEST"
+            error = {"message": exc.reason, "extensions": {"code": code}}
+            response = Response(
+                orjson.dumps({"errors": [error]}),
+                status_code=exc.status_code,
+                media_type="application/json",
+            )
+        if isinstance(request, Request) and isinstance(response, Response):
+            _as_graphql_response(request, response)
+        return response
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
@@ -137,7 +218,7 @@ class GraphQLApp(GraphQL[Context, None]):
         if cached is None:
             await super().__call__(scope, receive, send)
         else:
-            await _send_cached(send, cached)
+            await _send_cached(send, cached, request)
 
     async def _answer_and_keep(
         self, scope: Scope, receive: Receive, send: Send, request: Request, content: bytes
@@ -162,11 +243,24 @@ class GraphQLApp(GraphQL[Context, None]):
         body = b"".join(chunks)
         if status != 200 or len(body) > MAX_RESPONSE_BYTES:
             return None
-        if not content_type.startswith(b"application/json"):
+        if not content_type.startswith((b"application/json", CONTENT_TYPE.encode())):
             return None
         if not _is_query(request.method, content) or _has_errors(body):
             return None
         return Cached(body, content_type)
+
+
+def _as_graphql_response(request: Request, response: Response) -> None:
+    """The answer in the media type the client asked for (``api.http.media``)."""
+    content_type = response.headers.get("content-type", "")
+    if not content_type.startswith("application/json"):
+        return  # the playground page, streams
+    if not wants_graphql_response(request.headers.get("accept")):
+        return
+    response.headers["content-type"] = CONTENT_TYPE
+    status = request.scope.get(_REQUEST_ERROR)
+    if status and response.status_code == 200:
+        response.status_code = status
 
 
 async def _cache_content(request: Request, receive: Receive) -> tuple[bytes | None, Receive]:
@@ -229,13 +323,19 @@ def _has_errors(body: bytes) -> bool:
     return not isinstance(payload, dict) or bool(payload.get("errors"))
 
 
-async def _send_cached(send: Send, cached: Cached) -> None:
+async def _send_cached(send: Send, cached: Cached, request: Request) -> None:
+    # Only answers without errors are kept, and those read the same in both media types.
+    content_type = (
+        CONTENT_TYPE.encode()
+        if wants_graphql_response(request.headers.get("accept"))
+        else b"application/json"
+    )
     await send(
         {
             "type": "http.response.start",
             "status": 200,
             "headers": [
-                (b"content-type", cached.content_type),
+                (b"content-type", content_type),
                 (b"content-length", str(len(cached.body)).encode()),
                 (b"x-lpm-cache", b"hit"),
             ],

@@ -13,17 +13,25 @@ from tests.support.wallet import ORIGIN
 
 @contextlib.asynccontextmanager
 async def subscribed(
-    url: str, query: str, headers: dict[str, str] | None = None
+    url: str,
+    query: str,
+    headers: dict[str, str] | None = None,
+    params: dict[str, object] | None = None,
 ) -> AsyncIterator[websockets.ClientConnection]:
     """A connection to ``url``'s /graphql (from the explorer's origin) with ``query``
-    subscribed as operation "1"."""
+    subscribed as operation "1"; ``params`` is the ``connection_init`` payload."""
     async with websockets.connect(
         url.replace("http", "ws", 1) + "/graphql",
         subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
         origin=ORIGIN,  # type: ignore[arg-type]
         additional_headers=headers,
     ) as ws:
-        await ws.send(json.dumps({"type": "connection_init"}))
-        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        init: dict[str, object] = {"type": "connection_init"}
+        if params is not None:
+            init["payload"] = params
+        await ws.send(json.dumps(init))
+        ack = await ws.recv()
+        assert isinstance(ack, str), "a binary frame: browsers' graphql-ws closes on it"
+        assert json.loads(ack)["type"] == "connection_ack"
         await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
         yield ws
