@@ -10,6 +10,8 @@ public view, with its defaults from the settings:
 * CELL: H3 cells no finer than ``LPM_PUBLIC_H3_RES`` (3): a finer cell becomes its
   parent at that resolution.
 * CELL_CENTER: coordinates become the centre of that coarse cell.
+* CELL_DISTANCE: a distance measured between centres of such cells (the resolver
+  measures it so), then 2 significant digits.
 * HIDDEN: nothing (null, or an empty list).
 * EXACT, CALLER, OBJECT, LABEL, BY_METRIC: see ``Rule``.
 
@@ -47,6 +49,9 @@ class Rule(Enum):
     """An H3 cell no finer than LPM_PUBLIC_H3_RES (its parent when finer)."""
     CELL_CENTER = "CELL_CENTER"
     """A coordinate replaced by the centre of the CELL-rule cell holding the point."""
+    CELL_DISTANCE = "CELL_DISTANCE"
+    """A distance measured between the centres of CELL-rule cells, never from a
+    precise position; 2 significant digits."""
     HIDDEN = "HIDDEN"
     """Not given at all: null, or an empty list."""
     SHARED = "SHARED"
@@ -123,7 +128,7 @@ def public_value(rule: Rule, value: object, view: View, *, count: bool = True) -
         rule = Rule.COUNT_BIN if count else Rule.SIGNIFICANT
     if rule is Rule.COUNT_BIN:
         return round_up(value, view.count_bin)  # type: ignore[arg-type]
-    if rule is Rule.SIGNIFICANT:
+    if rule in (Rule.SIGNIFICANT, Rule.CELL_DISTANCE):
         return significant(value)  # type: ignore[arg-type]
     if rule is Rule.CELL:
         return coarse_cell(value, view.max_resolution)  # type: ignore[arg-type]

@@ -56,7 +56,7 @@ class CoverageGap:
         ),
     )
     nearest_orchestrator_km: float | None = precise_field(
-        Rule.SIGNIFICANT,
+        Rule.CELL_DISTANCE,
         description=(
             "Great-circle kilometres from the centre of `cell` to the nearest place of a"
             " known orchestrator (active in the registry or reporting), whether it"
