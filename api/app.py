@@ -12,6 +12,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 
+from api.assets import assets_route
 from api.graphql import GraphQLApp
 from api.health import healthz, readyz
 from api.ingest.endpoint import IngestEndpoint
@@ -58,6 +59,7 @@ def create_app(
         Route("/graphql", AuthGate(graphql), methods=["GET", "POST"]),
         WebSocketRoute("/graphql", AuthGate(graphql)),
         Route("/auth/nonce", nonce_endpoint, methods=["GET"]),
+        assets_route(),
     ]
     middleware = [
         Middleware(RequestMetricsMiddleware),
