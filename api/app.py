@@ -16,6 +16,7 @@ from api.assets import assets_route
 from api.graphql import GraphQLApp
 from api.health import healthz, readyz
 from api.ingest.endpoint import IngestEndpoint
+from api.map import map_routes
 from api.metrics import RequestMetricsMiddleware, metrics_endpoint
 from api.nonce import nonce_endpoint
 from api.services import open_services
@@ -60,6 +61,7 @@ def create_app(
         WebSocketRoute("/graphql", AuthGate(graphql)),
         Route("/auth/nonce", nonce_endpoint, methods=["GET"]),
         assets_route(),
+        *map_routes(settings.cors_origins),
     ]
     middleware = [
         Middleware(RequestMetricsMiddleware),
