@@ -29,7 +29,11 @@
   function format(value) {
     if (value === null || value === undefined) return "withheld";
     if (typeof value === "boolean") return value ? "yes" : "no";
-    if (typeof value === "number") return value.toLocaleString("en-US", { maximumFractionDigits: 2 });
+    if (typeof value === "number") {
+    // Small figures (shares) keep their significant digits; large ones lose decimals.
+    const digits = Math.abs(value) < 1 ? { maximumSignificantDigits: 3 } : { maximumFractionDigits: 2 };
+    return value.toLocaleString("en-US", digits);
+  }
     return String(value);
   }
 
