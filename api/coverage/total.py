@@ -106,10 +106,12 @@ def _safe(
         if 0 < len(who) < k:  # 2
             return False
     # Places no published region (nor the total) tells apart, with too few orchestrators.
-    signature: dict[tuple[int, ...], list[int]] = defaultdict(list)
-    for i in range(len(names)):
-        signature[tuple(int(v[i]) for v in published)].append(i)
-    for members in signature.values():
+    matrix = np.array(published) if published else np.zeros((1, len(names)))
+    _, block_of = np.unique(matrix.T, axis=0, return_inverse=True)
+    blocks: dict[int, list[int]] = defaultdict(list)
+    for i, b in enumerate(block_of.ravel()):
+        blocks[int(b)].append(i)
+    for members in blocks.values():
         who = set().union(*(atoms[names[i]] for i in members))
         if 0 < len(who) < k:
             vector = np.zeros(len(names))
@@ -117,7 +119,7 @@ def _safe(
             targets.append(vector)
     if not targets:
         return True
-    basis = np.array([*published, np.ones(len(names))]).T  # places x published figures
+    basis = np.vstack([matrix, np.ones(len(names))]).T  # places x published figures
     wanted = np.array(targets).T
     solution, *_ = np.linalg.lstsq(basis, wanted, rcond=None)
     distance = np.linalg.norm(basis @ solution - wanted, axis=0)
