@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 from datetime import datetime
 
@@ -114,7 +115,8 @@ async def _coverage(context: Context, window: WindowValue, view: View) -> list[C
 
 
 async def _totals(origins: Origins, k: int, finest: int) -> frozenset[WindowValue]:
-    return publishable_totals(origins, k, finest)
+    # Seconds of numpy on a large network, once per tick: not on the event loop.
+    return await asyncio.to_thread(publishable_totals, origins, k, finest)
 
 
 def _check_distance(km: float) -> float:
