@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import strawberry
 
+from resolvers.coverage import CoverageQuery
 from resolvers.limits import EXTENSIONS
 from resolvers.live import LiveSubscription
 from resolvers.network import StatsQuery
@@ -15,7 +16,9 @@ from resolvers.series import SeriesQuery
 
 
 @strawberry.type
-class StatisticsQuery(StatsQuery, SeriesQuery, OriginsQuery, OrchestratorQuery, AccessQuery):
+class StatisticsQuery(
+    StatsQuery, SeriesQuery, OriginsQuery, CoverageQuery, OrchestratorQuery, AccessQuery
+):
     pass
 
 

@@ -78,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
         workers = None
         if args.demo:
             options = DemoOptions(backfill_seconds=DEFAULT_BACKFILL_SECONDS)
+            settings = with_demo_geoip(settings, options)
             workers = [
                 *default_workers(settings),
                 demo_worker(loopback_url(args.host, args.port), options),
@@ -105,6 +106,20 @@ def run(args: argparse.Namespace) -> int:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
     return 0
+
+
+def with_demo_geoip(settings: Settings, options: DemoOptions) -> Settings:
+    """Without LPM_GEOIP_DB, the demo locates its own addresses (``api.demo.geoip``)."""
+    if settings.geoip_db is not None:
+        return settings
+    from api.demo.geoip import FILE_NAME, write_database
+    from api.demo.network import build_network
+
+    path = write_database(
+        build_network(options.orchestrators, options.seed), settings.data_dir / FILE_NAME
+    )
+    log.info("demo: no LPM_GEOIP_DB; the demo's own addresses are located with %s", path)
+    return settings.model_copy(update={"geoip_db": path})
 
 
 def _serve_processes(settings: Settings, count: int, options: dict[str, Any]) -> None:

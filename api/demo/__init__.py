@@ -11,5 +11,7 @@ to explore without any real orchestrator:
 - ``writer``: posting them, with Prometheus' retry rules;
 - ``registry``: the demo registry, node locations and ingest tokens in the database;
 - ``runner``: backfill and live scraping, one ordered queue per orchestrator;
-- ``worker``: the background worker of ``serve --demo``.
+- ``worker``: the background worker of ``serve --demo``;
+- ``geoip``: a GeoIP database of the demo's own addresses, for ``serve --demo``
+  without ``LPM_GEOIP_DB``.
 """

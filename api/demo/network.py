@@ -116,6 +116,8 @@ class Orchestrator:
     """Also ships node_exporter's NIC counters (an optional metric)."""
     price_wei_per_pixel: int
     nodes: tuple[Node, ...]
+    home: str = ""
+    """The Livepeer region of its serviceURI host (its first node's, when it reports)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +206,7 @@ def build_network(orchestrators: int = DEFAULT_ORCHESTRATORS, seed: int = DEFAUL
                 shares_nic=rng.random() < 0.35,
                 price_wei_per_pixel=rng.choice((800, 1000, 1200, 1500, 2000)),
                 nodes=nodes,
+                home=home,
             )
         )
     return Network(

@@ -34,6 +34,9 @@ class Rule(Enum):
     """An H3 cell no finer than LPM_PUBLIC_H3_RES (its parent when finer)."""
     CELL_CENTER = "CELL_CENTER"
     """A coordinate replaced by the centre of the CELL-rule cell holding the point."""
+    CELL_DISTANCE = "CELL_DISTANCE"
+    """A distance measured between the centres of CELL-rule cells, never from a
+    precise position; 2 significant digits."""
     HIDDEN = "HIDDEN"
     """Not given at all: null, or an empty list."""
     SHARED = "SHARED"
@@ -110,7 +113,7 @@ def public_value(rule: Rule, value: object, view: View, *, count: bool = True) -
         rule = Rule.COUNT_BIN if count else Rule.SIGNIFICANT
     if rule is Rule.COUNT_BIN:
         return round_up(value, view.count_bin)  # type: ignore[arg-type]
-    if rule is Rule.SIGNIFICANT:
+    if rule in (Rule.SIGNIFICANT, Rule.CELL_DISTANCE):
         return significant(value)  # type: ignore[arg-type]
     if rule is Rule.CELL:
         return coarse_cell(value, view.max_resolution)  # type: ignore[arg-type]

@@ -21,6 +21,7 @@ from api.http.health import healthz, readyz
 from api.http.metrics import RequestMetricsMiddleware, metrics_endpoint
 from api.http.nonce import nonce_endpoint
 from api.ingest.endpoint import IngestEndpoint
+from api.map import map_routes
 from api.playground import playground_route
 from api.rollup.workers import Worker, default_workers, supervise
 
@@ -62,6 +63,7 @@ def create_app(
         Route("/auth/nonce", nonce_endpoint, methods=["GET"]),
         assets_route(),
         playground_route(),
+        *map_routes(settings.cors_origins),
     ]
     middleware = [
         Middleware(RequestMetricsMiddleware),

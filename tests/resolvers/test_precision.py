@@ -73,6 +73,7 @@ ROOT_ARGUMENTS: dict[str, list[dict[str, Any]]] = {
     ],
     "origins": [{"level": lv["level"], "window": w} for lv in PUBLIC_LEVELS for w in WINDOWS],
     "orchestrator": [{"address": address("A")}, {"address": address("B")}],
+    "coverageGaps": [{"window": w, "minDistanceKm": 0} for w in WINDOWS],
 }
 
 
@@ -234,6 +235,11 @@ class Checker:
                     assert a == round_up(e, self.bin), at
                 else:
                     assert a == pytest.approx(significant(e), rel=1e-12), at
+            elif public == "CELL_DISTANCE":
+                # From the centre of a public cell instead of a node's own place: within
+                # a resolution-3 cell's reach of the exact distance, then rounded.
+                assert a == significant(a), at
+                assert abs(a - e) <= 100 + 0.05 * e, at
             elif public == "CELL":
                 assert a == coarse_cell(e, self.res), at
             elif public == "CELL_CENTER":
@@ -263,6 +269,8 @@ async def test_every_field_keeps_its_rule(
             exact = (await graphql(as_orchestrator, query))[field]
             rule = checker.rules[("Query", field)]
             walked.add(field)
+            if field == "coverageGaps":  # the public order is by published share
+                anon, exact = (sorted(x, key=lambda g: g["cell"]) for x in (anon, exact))
             if rule is None:
                 undeclared.add(f"Query.{field}")
                 continue
@@ -275,6 +283,15 @@ async def test_every_field_keeps_its_rule(
     # The walk reached every root field and the rules that do something.
     query_type = next(t for t in schema["types"] if t["name"] == schema["queryType"]["name"])
     assert walked == {f["name"] for f in query_type["fields"]}
-    for rule in ("EXACT", "COUNT_BIN", "SIGNIFICANT", "CELL", "CELL_CENTER", "LABEL", "BY_METRIC"):
+    for rule in (
+        "EXACT",
+        "COUNT_BIN",
+        "SIGNIFICANT",
+        "CELL",
+        "CELL_CENTER",
+        "CELL_DISTANCE",
+        "LABEL",
+        "BY_METRIC",
+    ):
         assert checker.checked.get(rule, 0) > 0, f"no field with rule {rule} was checked"
     assert not undeclared, f"root fields without @precision: {sorted(undeclared)}"

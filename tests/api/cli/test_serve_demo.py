@@ -24,6 +24,8 @@ QUERY = f"""{{
   continents: regions(level: CONTINENT) {{ code {FIGURES} }}
   countries: regions(level: COUNTRY) {{ code {FIGURES} }}
   cells: regions(level: CELL) {{ code {FIGURES} }}
+  origins(level: CELL, window: LAST_DAY) {{ code pixelsPerSecond precision }}
+  coverageGaps {{ cell demandShare nearestRegion precision }}
 }}"""
 NUMBERS = (
     "currentStreams",
@@ -45,7 +47,11 @@ def ready(data: dict | None) -> bool:
     if not data:
         return False
     regions = [r for r in data["livepeerRegions"] if shown(r)]
-    return shown(data["network"]) and len(regions) >= 5
+    # Without LPM_GEOIP_DB the demo locates its gateways itself: demand origins and
+    # coverage gaps have data too.
+    located = any(o["pixelsPerSecond"] for o in data["origins"])
+    gaps = any(g["demandShare"] for g in data["coverageGaps"])
+    return shown(data["network"]) and len(regions) >= 5 and located and gaps
 
 
 def test_serve_demo_has_public_figures_at_every_level(tmp_path: Path) -> None:
