@@ -11,10 +11,12 @@ import strawberry
 
 from api.account import nodes as account_nodes
 from api.account import sharing as account_sharing
+from api.ingest import status as ingest_status
 from auth import tokens
 from auth.identity import Identity, identify
 from auth.precision import Rule
 from resolvers.context import Context
+from resolvers.ingest_status import IngestStatus
 from resolvers.precision import precise_field, precise_resolver
 
 
@@ -179,6 +181,16 @@ class Viewer:
             return None
         found = await account_sharing.get_sharing(info.context.services.db, self.identity.address)
         return SharingSettings.of(found)
+
+    @precise_resolver(
+        Rule.CALLER,
+        description="Your ingest status over the last hour: what arrived, what was left out"
+        " and why; null when anonymous.",
+    )
+    async def ingest(self, info: strawberry.Info[Context, None]) -> IngestStatus | None:
+        if self.identity.address is None:
+            return None
+        return IngestStatus.of(await ingest_status.read(info.context.services, self.identity.address))
 
     @classmethod
     def of(cls, identity: Identity) -> Viewer:

@@ -1,16 +1,16 @@
-"""Helpers shared by subcommands that talk to the database."""
+"""Helpers shared by subcommands that talk to the database.
+
+Imported while the parser is built, so it imports nothing heavy at its top."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from api.database import wait_for_database
-from api.embedded import resolved
-from api.migrate import migrate
-from api.services import Services, open_services
-from api.settings import Settings, load_settings
+if TYPE_CHECKING:
+    from api.services import Services
+    from api.settings import Settings
 
 T = TypeVar("T")
 
@@ -25,6 +25,12 @@ def with_services(
     """Run ``action`` with services for ``settings`` (default: the environment's;
     embedded servers started when no URLs are set), after bringing the schema up to
     date."""
+    from api.database import wait_for_database
+    from api.embedded import resolved
+    from api.migrate import migrate
+    from api.services import open_services
+    from api.settings import load_settings
+
     settings = settings or load_settings()
     with resolved(settings) as settings:
 

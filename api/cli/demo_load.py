@@ -12,18 +12,20 @@ import asyncio
 import logging
 import re
 import time
+from typing import TYPE_CHECKING
 
 from api.cli.common import UsageError, with_services
-from api.demo.network import DEFAULT_ORCHESTRATORS, DEFAULT_SEED, build_network
-from api.demo.registry import install
-from api.demo.runner import DemoLoad, DemoOptions
-from api.demo.worker import wait_listening
-from api.demo.writer import RemoteWriter, Unauthorized
-from api.services import Services
+
+if TYPE_CHECKING:
+    from api.services import Services
 
 log = logging.getLogger(__name__)
 
 DEFAULT_URL = "http://127.0.0.1:8000"
+# api.demo.network's defaults, repeated so that --help need not import the demo
+# (tests/api/cli/test_imports.py checks they agree).
+DEFAULT_ORCHESTRATORS = 40
+DEFAULT_SEED = 1
 REACH_TIMEOUT_SECONDS = 10.0
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd]?)$")
 _UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -85,6 +87,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from api.demo.network import build_network
+    from api.demo.registry import install
+    from api.demo.runner import DemoLoad, DemoOptions
+    from api.demo.worker import wait_listening
+    from api.demo.writer import RemoteWriter, Unauthorized
+
     if not args.url.startswith(("http://", "https://")):
         raise UsageError(f"--url must start with http:// or https://, not {args.url!r}")
     if not 1 <= args.orchestrators <= 10_000:

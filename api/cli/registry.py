@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from api.cli.common import UsageError, with_services
-from api.registry import ImportSummary, RegistryError, apply, fetch_subgraph, read_file
-from api.services import Services
-from api.settings import load_settings
+
+if TYPE_CHECKING:
+    from api.registry import ImportSummary
+    from api.services import Services
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -24,6 +26,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_import(args: argparse.Namespace) -> int:
+    from api.registry import RegistryError, apply, read_file
+
     try:
         transcoders = read_file(args.file)
     except RegistryError as exc:
@@ -38,6 +42,9 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def run_sync(args: argparse.Namespace) -> int:
+    from api.registry import RegistryError, apply, fetch_subgraph
+    from api.settings import load_settings
+
     settings = load_settings()
     url = args.subgraph_url or settings.subgraph_url
     if not url:

@@ -4,12 +4,13 @@ orchestrator shares beyond the required set."""
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from api.cli.common import UsageError, with_services
 from api.ingest.allowlist import OPTIONAL, REQUIRED, UnknownMetric
-from api.ingest.sharing import NotRegistered, set_shared_metrics, shared_metrics
-from api.services import Services
-from auth.tokens import TokenError, normalize_address
+
+if TYPE_CHECKING:
+    from api.services import Services
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -35,6 +36,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _address(text: str) -> str:
+    from auth.tokens import TokenError, normalize_address
+
     try:
         return normalize_address(text)
     except TokenError as exc:
@@ -42,6 +45,8 @@ def _address(text: str) -> str:
 
 
 def run_set(args: argparse.Namespace) -> int:
+    from api.ingest.sharing import NotRegistered, set_shared_metrics
+
     address = _address(args.orchestrator)
 
     async def store(services: Services) -> None:
@@ -56,6 +61,8 @@ def run_set(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
+    from api.ingest.sharing import shared_metrics
+
     address = _address(args.orchestrator)
 
     async def show(services: Services) -> None:

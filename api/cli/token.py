@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from api.cli.common import UsageError, with_services
-from api.ingest.prometheus_config import remote_write_config
-from api.ingest.sharing import shared_metrics
-from api.services import Services
-from auth.tokens import SCOPES, TokenError, create_token, revoke_token
+
+if TYPE_CHECKING:
+    from api.services import Services
 
 DEFAULT_URL = "http://127.0.0.1:8000"
+SCOPES = ("read", "ingest")
+"""``auth.tokens.SCOPES``, repeated so that --help need not import the token module
+(tests/api/cli/test_imports.py checks they agree)."""
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -37,6 +40,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_create(args: argparse.Namespace) -> int:
+    from api.ingest.prometheus_config import remote_write_config
+    from api.ingest.sharing import shared_metrics
+    from auth.tokens import TokenError, create_token
+
     if not args.url.startswith(("http://", "https://")):
         raise UsageError(f"--url must start with http:// or https://, not {args.url!r}")
 
@@ -57,6 +64,8 @@ def run_create(args: argparse.Namespace) -> int:
 
 
 def run_revoke(args: argparse.Namespace) -> int:
+    from auth.tokens import TokenError, revoke_token
+
     text = args.token.strip()
     which: int | str = int(text) if text.isdigit() and len(text) <= 18 else text
     shown = f"token {which}" if isinstance(which, int) else "the given token"

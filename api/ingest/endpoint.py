@@ -30,6 +30,7 @@ from api.ingest.catalog import Catalog
 from api.ingest.limits import REPORT_EVERY_SECONDS, Limiter
 from api.ingest.partitions import day_start, oldest_kept_day
 from api.ingest.sharing import shared_metrics
+from api.ingest.status import StatusRecorder
 from api.ingest.storage import store
 from api.metrics import INGEST_DROPPED, INGEST_DURATION, INGEST_REQUESTS, INGEST_SAMPLES
 from api.remote_write import (
@@ -84,6 +85,7 @@ class IngestEndpoint:
         self._catalog: Catalog | None = None
         self._limiter = Limiter()
         self._node_seen: dict[int, float] = {}
+        self._status = StatusRecorder()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -158,6 +160,7 @@ class IngestEndpoint:
             newest_ms=int((now + timedelta(seconds=MAX_FUTURE_SECONDS)).timestamp() * 1000),
         )
         await self._admit(services, orchestrator, batch, decoded.samples)
+        self._status.accepted(services, orchestrator, batch)
         stored = await self._store(services, orchestrator, body, batch)
         _count_drops(orchestrator, batch.dropped)
         return stored
@@ -177,6 +180,7 @@ class IngestEndpoint:
         )
         if refusal is not None:
             INGEST_SAMPLES.labels("rejected", refusal.reason).inc(received)
+            self._status.refused(services, orchestrator, refusal.reason, received)
             raise Answer(429, refusal.message, {"Retry-After": str(refusal.retry_after)})
         for info in due:
             info.reported_at = now
@@ -210,6 +214,9 @@ class IngestEndpoint:
             INGEST_SAMPLES.labels("dropped", "duplicate_batch").inc(batch.stored)
         else:
             INGEST_SAMPLES.labels("stored", "").inc(result.samples)
+        self._status.stored(
+            services, orchestrator, batch, 0 if result.duplicate else result.samples
+        )
         return result.samples
 
 

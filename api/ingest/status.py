@@ -1,0 +1,396 @@
+"""An orchestrator's own ingest status: what arrived, what was stored, what was left
+out and why — so an O can see from the service whether its Prometheus is set up right
+(``viewer { ingest }``, ``lpmetrics status``).
+
+Kept in Redis with a bounded size per orchestrator (everything expires):
+
+* per minute of the last hour, a hash of counts: samples received and stored, samples
+  dropped by reason, requests and samples refused by reason;
+* the last time each node's samples were stored and its newest sample's timestamp (at
+  most ``MAX_NODES`` nodes, the most recent ones);
+* per drop reason, the distinct series dropped (a HyperLogLog of keyed hashes of the
+  series, per ten minutes) and the label *names* and allowlisted metric names involved.
+  Label values are never kept: only the sender's own label names, which are checked to
+  be Prometheus label names, and metric names out of the service's own allowlist.
+
+Ingest records into process memory (a few dictionary updates per request) and a
+background task writes that to Redis at most every ``FLUSH_EVERY_SECONDS``, so the
+status costs ingest no round trip of its own. What a process had not written yet when
+it stopped is lost: these are diagnostics, not the data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import re
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from api.ingest.allowlist import BY_SERIES
+from api.ingest.limits import ACTIVE_WINDOW_SECONDS
+
+if TYPE_CHECKING:
+    from api.ingest.batch import Batch
+    from api.services import Services
+
+log = logging.getLogger(__name__)
+
+DROP_REASONS = (
+    "not_allowlisted",
+    "not_shared",
+    "no_node_id",
+    "invalid_node_id",
+    "loopback_device",
+    "non_finite",
+    "native_histogram",
+)
+"""Why samples of an accepted request are left out (``api.ingest.batch``)."""
+REFUSAL_REASONS = ("rate_limit", "series_limit")
+"""Why a whole request is refused with 429 (``api.ingest.limits``)."""
+
+WINDOW_MINUTES = 60
+SILENT_AFTER_SECONDS = 300
+"""Nothing stored for this long: ``lpmetrics status`` exits non-zero."""
+FLUSH_EVERY_SECONDS = 1.0
+MAX_NODES = 500
+MAX_NAMES = 50
+"""Label names (and metric names) kept per drop reason."""
+MAX_PENDING_SERIES = 10_000
+"""Distinct dropped series a process remembers per orchestrator between two writes."""
+SERIES_BUCKET_SECONDS = 600
+NODES_TTL_SECONDS = 8 * 86400
+_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]{0,99}$")
+
+_NODES = """
+-- KEYS[1]: hash node -> 'stored_ms newest_ms'; KEYS[2]: hash of the last times.
+-- ARGV: max nodes, ttl, received_ms, stored_ms, then node, stored_ms, newest_ms triples.
+local max_nodes, ttl = tonumber(ARGV[1]), tonumber(ARGV[2])
+local function raise(key, fld, value)
+  local old = tonumber(redis.call('HGET', key, fld))
+  if value > 0 and (old == nil or value > old) then redis.call('HSET', key, fld, value) end
+end
+raise(KEYS[2], 'received', tonumber(ARGV[3]))
+raise(KEYS[2], 'stored', tonumber(ARGV[4]))
+redis.call('EXPIRE', KEYS[2], ttl)
+for i = 5, #ARGV, 3 do
+  local stored, newest = tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
+  local old = redis.call('HGET', KEYS[1], ARGV[i])
+  if old then
+    local s, n = string.match(old, '(%d+) (%d+)')
+    stored, newest = math.max(stored, tonumber(s)), math.max(newest, tonumber(n))
+  end
+  redis.call('HSET', KEYS[1], ARGV[i], stored .. ' ' .. newest)
+end
+local count = redis.call('HLEN', KEYS[1])
+if count > max_nodes then
+  local all = redis.call('HGETALL', KEYS[1])
+  local nodes = {}
+  for i = 1, #all, 2 do
+    nodes[#nodes + 1] = {all[i], tonumber(string.match(all[i + 1], '(%d+)'))}
+  end
+  table.sort(nodes, function(a, b) return a[2] < b[2] end)
+  for i = 1, count - max_nodes do redis.call('HDEL', KEYS[1], nodes[i][1]) end
+end
+if count > 0 then redis.call('EXPIRE', KEYS[1], ttl) end
+return 0
+"""
+
+
+@dataclass
+class _Pending:
+    """One orchestrator's status since the last write to Redis."""
+
+    minutes: dict[int, Counter[str]] = field(default_factory=dict)
+    nodes: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """node -> (stored at, newest sample), ms since the epoch."""
+    received_ms: int = 0
+    stored_ms: int = 0
+    series: dict[str, set[tuple[tuple[str, ...], tuple[str, ...]]]] = field(default_factory=dict)
+    metrics: dict[str, set[str]] = field(default_factory=dict)
+
+    def minute(self, now: float) -> Counter[str]:
+        start = int(now) // 60 * 60
+        counts = self.minutes.get(start)
+        if counts is None:
+            counts = self.minutes[start] = Counter()
+        return counts
+
+
+class StatusRecorder:
+    """Collects the status of one process's requests and writes it to Redis in the
+    background (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self._pending: dict[str, _Pending] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._last_flush = 0.0
+
+    def accepted(self, services: Services, orchestrator: str, batch: Batch) -> None:
+        """An admitted request: its samples received, its drops, its nodes."""
+        now = time.time()
+        pending = self._for(orchestrator)
+        pending.received_ms = int(now * 1000)
+        counts = pending.minute(now)
+        counts["received"] += batch.received
+        for reason, samples in batch.dropped.items():
+            counts["drop:" + reason] += samples
+        for reason, series in batch.dropped_series:
+            keys = pending.series.get(reason)
+            if keys is None:
+                keys = pending.series[reason] = set()
+            if len(keys) < MAX_PENDING_SERIES:
+                keys.add((series.label_names, tuple(series.label_values)))
+            if series.name in BY_SERIES:  # one of ours, so it may be shown
+                pending.metrics.setdefault(reason, set()).add(series.name)
+        self._schedule(services)
+
+    def stored(self, services: Services, orchestrator: str, batch: Batch, samples: int) -> None:
+        """``samples`` of an admitted request stored (0 when it was a retry)."""
+        now_ms = int(time.time() * 1000)
+        pending = self._for(orchestrator)
+        pending.stored_ms = now_ms
+        pending.minute(now_ms / 1000)["stored"] += samples
+        nodes = pending.nodes
+        for chunk in batch.chunks:
+            newest = chunk.minute_ms + max(chunk.offsets)
+            seen = nodes.get(chunk.node_name)
+            if seen is None or seen[1] < newest:
+                nodes[chunk.node_name] = (now_ms, newest)
+            elif seen[0] != now_ms:
+                nodes[chunk.node_name] = (now_ms, seen[1])
+        self._schedule(services)
+
+    def refused(self, services: Services, orchestrator: str, reason: str, samples: int) -> None:
+        counts = self._for(orchestrator).minute(time.time())
+        counts["refused:" + reason] += 1
+        counts["refused_samples:" + reason] += samples
+        self._schedule(services)
+
+    def _for(self, orchestrator: str) -> _Pending:
+        pending = self._pending.get(orchestrator)
+        if pending is None:
+            pending = self._pending[orchestrator] = _Pending()
+        return pending
+
+    def _schedule(self, services: Services) -> None:
+        if self._task is None:
+            delay = max(0.0, self._last_flush + FLUSH_EVERY_SECONDS - time.monotonic())
+            self._task = asyncio.get_running_loop().create_task(self._flush(services, delay))
+
+    async def _flush(self, services: Services, delay: float) -> None:
+        if delay:
+            await asyncio.sleep(delay)
+        self._last_flush = time.monotonic()
+        pending, self._pending = self._pending, {}
+        self._task = None  # what is recorded from now on goes in the next write
+        try:
+            await write(services, pending)
+        except Exception as exc:  # diagnostics must never trouble ingest
+            log.warning("ingest status not written: %s: %s", type(exc).__name__, exc)
+
+
+def _key(services: Services, orchestrator: str, *parts: str) -> str:
+    return services.key("ingest", "status", orchestrator, *parts)
+
+
+def _series_element(secret: bytes, key: tuple[tuple[str, ...], tuple[str, ...]]) -> bytes:
+    """A keyed hash of a dropped series: counted, never readable."""
+    mac = hashlib.blake2b(digest_size=8, key=secret[:64])
+    for name, value in zip(key[0], key[1], strict=False):
+        mac.update(b"\0%s\0%s" % (name.encode(), value.encode()))
+    return mac.digest()
+
+
+async def write(services: Services, pending: dict[str, _Pending]) -> None:
+    """Add what ``pending`` holds to the status kept in Redis."""
+    if not pending:
+        return
+    now = time.time()
+    now_ms = int(now * 1000)
+    bucket = int(now) // SERIES_BUCKET_SECONDS
+    nodes_script = services.redis.register_script(_NODES)
+    pipe = services.redis.pipeline(transaction=False)
+    for orchestrator, status in pending.items():
+        for minute, counts in status.minutes.items():
+            key = _key(services, orchestrator, "m", str(minute))
+            for name, count in counts.items():
+                pipe.hincrby(key, name, count)
+            pipe.expire(key, (WINDOW_MINUTES + 2) * 60)
+        args: list[str | int] = [MAX_NODES, NODES_TTL_SECONDS, status.received_ms, status.stored_ms]
+        for node, (stored, newest) in status.nodes.items():
+            args += [node, stored, newest]
+        await nodes_script(
+            keys=[_key(services, orchestrator, "nodes"), _key(services, orchestrator, "last")],
+            args=args,
+            client=pipe,
+        )
+        for reason, keys in status.series.items():
+            hll = _key(services, orchestrator, "series", reason, str(bucket))
+            pipe.pfadd(hll, *(_series_element(services.secret, k) for k in keys))
+            pipe.expire(hll, WINDOW_MINUTES * 60 + 2 * SERIES_BUCKET_SECONDS)
+            names = {n for k in keys for n in k[0] if _LABEL_NAME.match(n)}
+            _remember(pipe, _key(services, orchestrator, "labels", reason), names, now_ms)
+        for reason, metrics in status.metrics.items():
+            _remember(pipe, _key(services, orchestrator, "metrics", reason), metrics, now_ms)
+    await pipe.execute()
+
+
+def _remember(pipe, key: str, names: set[str], now_ms: int) -> None:
+    """Keep ``names`` in the sorted set ``key`` (the latest ``MAX_NAMES`` of the hour)."""
+    if not names:
+        return
+    pipe.zadd(key, dict.fromkeys(sorted(names)[:MAX_NAMES], now_ms))
+    pipe.zremrangebyscore(key, "-inf", now_ms - WINDOW_MINUTES * 60_000)
+    pipe.zremrangebyrank(key, 0, -(MAX_NAMES + 1))
+    pipe.expire(key, WINDOW_MINUTES * 60 + 60)
+
+
+@dataclass(frozen=True, slots=True)
+class Minute:
+    start: float
+    """Seconds since the epoch."""
+    received: int
+    stored: int
+    dropped: int
+    refused: int
+
+
+@dataclass(frozen=True, slots=True)
+class NodeStatus:
+    name: str
+    stored_at: float
+    newest_sample: float
+
+
+@dataclass(frozen=True, slots=True)
+class Drop:
+    reason: str
+    samples: int
+    series: int | None
+    """Distinct series affected (estimated); None where it is not counted."""
+    label_names: list[str]
+    metrics: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    reason: str
+    requests: int
+    samples: int
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    now: float
+    last_received: float | None
+    last_stored: float | None
+    nodes: list[NodeStatus]
+    minutes: list[Minute]
+    active_series: int
+    series_limit: int
+    samples_per_second_limit: int
+    drops: list[Drop]
+    refusals: list[Refusal]
+
+    @property
+    def silent(self) -> bool:
+        """Nothing stored in the last ``SILENT_AFTER_SECONDS``."""
+        return self.last_stored is None or self.now - self.last_stored > SILENT_AFTER_SECONDS
+
+
+async def read(services: Services, orchestrator: str) -> Status:
+    """The ingest status of ``orchestrator`` over the last hour."""
+    now = time.time()
+    first_minute = int(now) // 60 * 60 - (WINDOW_MINUTES - 1) * 60
+    minutes = [first_minute + 60 * i for i in range(WINDOW_MINUTES)]
+    buckets = range(
+        (int(now) - WINDOW_MINUTES * 60) // SERIES_BUCKET_SECONDS,
+        int(now) // SERIES_BUCKET_SECONDS + 1,
+    )
+    since_ms = int(now * 1000) - WINDOW_MINUTES * 60_000
+    pipe = services.redis.pipeline(transaction=False)
+    for minute in minutes:
+        pipe.hgetall(_key(services, orchestrator, "m", str(minute)))
+    pipe.hgetall(_key(services, orchestrator, "nodes"))
+    pipe.hgetall(_key(services, orchestrator, "last"))
+    # The limiter's own set (api.ingest.limits), scored by Redis' clock in seconds.
+    pipe.zcount(services.key("ingest", "series", orchestrator), now - ACTIVE_WINDOW_SECONDS, "+inf")
+    for reason in DROP_REASONS:
+        pipe.pfcount(*(_key(services, orchestrator, "series", reason, str(b)) for b in buckets))
+        pipe.zrangebyscore(_key(services, orchestrator, "labels", reason), since_ms, "+inf")
+        pipe.zrangebyscore(_key(services, orchestrator, "metrics", reason), since_ms, "+inf")
+    results = await pipe.execute()
+
+    per_minute = [_decode_counts(r) for r in results[:WINDOW_MINUTES]]
+    nodes_raw, last_raw, active = results[WINDOW_MINUTES : WINDOW_MINUTES + 3]
+    rest = results[WINDOW_MINUTES + 3 :]
+    total: Counter[str] = Counter()
+    for counts in per_minute:
+        total.update(counts)
+    drops = []
+    for i, reason in enumerate(DROP_REASONS):
+        series, labels, metrics = rest[3 * i : 3 * i + 3]
+        samples = total["drop:" + reason]
+        if samples or series:
+            drops.append(
+                Drop(
+                    reason,
+                    samples,
+                    None if reason == "native_histogram" else series,
+                    sorted(_text(n) for n in labels),
+                    sorted(_text(m) for m in metrics),
+                )
+            )
+    refusals = [
+        Refusal(reason, total["refused:" + reason], total["refused_samples:" + reason])
+        for reason in REFUSAL_REASONS
+        if total["refused:" + reason]
+    ]
+    settings = services.settings
+    last = _decode_counts(last_raw)
+    return Status(
+        now=now,
+        last_received=last["received"] / 1000 if last.get("received") else None,
+        last_stored=last["stored"] / 1000 if last.get("stored") else None,
+        nodes=_nodes(nodes_raw),
+        minutes=[_minute(start, counts) for start, counts in zip(minutes, per_minute, strict=True)],
+        active_series=int(active),
+        series_limit=settings.ingest_max_series,
+        samples_per_second_limit=settings.ingest_samples_per_second,
+        drops=drops,
+        refusals=refusals,
+    )
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _decode_counts(raw: dict) -> Counter[str]:
+    return Counter({_text(k): int(v) for k, v in raw.items()})
+
+
+def _minute(start: int, counts: Counter[str]) -> Minute:
+    def total(prefix: str) -> int:
+        return sum(v for k, v in counts.items() if k.startswith(prefix))
+
+    return Minute(
+        start=start,
+        received=counts["received"],
+        stored=counts["stored"],
+        dropped=total("drop:"),
+        refused=total("refused_samples:"),
+    )
+
+
+def _nodes(raw: dict) -> list[NodeStatus]:
+    nodes = []
+    for name, value in raw.items():
+        stored, newest = (int(x) for x in _text(value).split())
+        nodes.append(NodeStatus(_text(name), stored / 1000, newest / 1000))
+    nodes.sort(key=lambda n: (-n.stored_at, n.name))
+    return nodes
