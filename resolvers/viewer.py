@@ -190,7 +190,8 @@ class Viewer:
     async def ingest(self, info: strawberry.Info[Context, None]) -> IngestStatus | None:
         if self.identity.address is None:
             return None
-        return IngestStatus.of(await ingest_status.read(info.context.services, self.identity.address))
+        found = await ingest_status.read(info.context.services, self.identity.address)
+        return IngestStatus.of(found)
 
     @classmethod
     def of(cls, identity: Identity) -> Viewer:

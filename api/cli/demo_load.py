@@ -8,7 +8,6 @@ demo registry and mint ingest tokens, then writes through ``--url``'s
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import re
 import time
@@ -87,6 +86,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import asyncio
+
     from api.demo.network import build_network
     from api.demo.registry import install
     from api.demo.runner import DemoLoad, DemoOptions

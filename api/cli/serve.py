@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import signal
@@ -67,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--workers must be between 1 and {MAX_WORKERS}, not {args.workers}")
     if args.demo and args.workers > 1:
         raise UsageError("--demo runs in one process; leave out --workers")
+    import asyncio
+
     import uvicorn
 
     from api.app import create_app

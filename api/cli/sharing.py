@@ -6,11 +6,11 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from api.cli.common import UsageError, with_services
+from api.cli.common import UsageError, with_database
 from api.ingest.allowlist import OPTIONAL, REQUIRED, UnknownMetric
 
 if TYPE_CHECKING:
-    from api.services import Services
+    import asyncpg
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -49,14 +49,14 @@ def run_set(args: argparse.Namespace) -> int:
 
     address = _address(args.orchestrator)
 
-    async def store(services: Services) -> None:
+    async def store(db: asyncpg.Pool) -> None:
         try:
-            shared = await set_shared_metrics(services.db, address, args.optional)
+            shared = await set_shared_metrics(db, address, args.optional)
         except (UnknownMetric, NotRegistered) as exc:
             raise UsageError(str(exc)) from None
         print(f"{address} shares the required metrics and: {', '.join(shared) or 'nothing else'}")
 
-    with_services(store)
+    with_database(store)
     return 0
 
 
@@ -65,9 +65,9 @@ def run_show(args: argparse.Namespace) -> int:
 
     address = _address(args.orchestrator)
 
-    async def show(services: Services) -> None:
-        for name in sorted(await shared_metrics(services.db, address)):
+    async def show(db: asyncpg.Pool) -> None:
+        for name in sorted(await shared_metrics(db, address)):
             print(name)
 
-    with_services(show)
+    with_database(show)
     return 0

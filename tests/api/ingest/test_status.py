@@ -182,7 +182,8 @@ async def test_drops_and_refusals_by_reason_for_the_owner_only(
 
 async def test_anonymous_viewer_has_no_ingest_status(quiet_url: str) -> None:
     async with httpx.AsyncClient(base_url=quiet_url) as http:
-        response = await http.post("/graphql", json={"query": "{ viewer { ingest { receiving } } }"})
+        query = "{ viewer { ingest { receiving } } }"
+        response = await http.post("/graphql", json={"query": query})
     assert response.json() == {"data": {"viewer": {"ingest": None}}}
 
 
