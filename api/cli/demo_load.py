@@ -14,6 +14,7 @@ import time
 from typing import TYPE_CHECKING
 
 from api.cli.common import UsageError, with_services
+from api.cli.progress import terminal_progress
 
 if TYPE_CHECKING:
     from api.services import Services
@@ -135,15 +136,16 @@ def run(args: argparse.Namespace) -> int:
         )
         until = None if args.duration is None else time.time() + args.duration
         async with RemoteWriter(url) as writer:
-            load = DemoLoad(network, installed.tokens, writer, options)
-            try:
-                await load.run(until=until)
-            except Unauthorized:
-                raise UsageError(
-                    f"the server at {url} refused the demo's ingest tokens: it does not use "
-                    "the database demo-load connected to (run both with the same "
-                    "LPM_DATABASE_URL, or the same LPM_DATA_DIR for the embedded one)"
-                ) from None
+            with terminal_progress() as progress:
+                load = DemoLoad(network, installed.tokens, writer, options, progress)
+                try:
+                    await load.run(until=until)
+                except Unauthorized:
+                    raise UsageError(
+                        f"the server at {url} refused the demo's ingest tokens: it does not "
+                        "use the database demo-load connected to (run both with the same "
+                        "LPM_DATABASE_URL, or the same LPM_DATA_DIR for the embedded one)"
+                    ) from None
             stats = writer.stats
             print(
                 f"sent {stats.samples} samples in {stats.requests} requests "

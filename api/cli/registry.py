@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from api.cli.common import UsageError, with_services
+from api.cli.progress import terminal_progress
 
 if TYPE_CHECKING:
     from api.registry import ImportSummary
@@ -33,7 +34,8 @@ def run_import(args: argparse.Namespace) -> int:
         raise UsageError(f"registry unchanged: {exc}") from None
 
     async def store(services: Services) -> None:
-        summary = await apply(services.db, transcoders, services.geolocator)
+        with terminal_progress() as progress:
+            summary = await apply(services.db, transcoders, services.geolocator, progress)
         print(f"imported {_counts(summary)}")
 
     with_services(store)
@@ -52,12 +54,14 @@ def run_sync(args: argparse.Namespace) -> int:
         raise UsageError("no subgraph URL: pass --subgraph-url or set LPM_SUBGRAPH_URL")
     # Fetch before starting anything: an unreachable subgraph needs no database.
     try:
-        transcoders = asyncio.run(fetch_subgraph(url))
+        with terminal_progress() as progress:
+            transcoders = asyncio.run(fetch_subgraph(url, progress=progress))
     except RegistryError as exc:
         raise UsageError(f"registry unchanged: {exc}") from None
 
     async def store(services: Services) -> None:
-        summary = await apply(services.db, transcoders, services.geolocator)
+        with terminal_progress() as progress:
+            summary = await apply(services.db, transcoders, services.geolocator, progress)
         print(f"synced {_counts(summary)}")
 
     with_services(store, settings)
