@@ -70,8 +70,8 @@ class IngestNode:
     name: str = own_field("Its node_id label.")
     last_stored_at: datetime = own_field("When its samples were last stored.")
     newest_sample_at: datetime = own_field(
-        "The timestamp of its newest sample stored: far behind last_stored_at when your"
-        " Prometheus is catching up."
+        "The timestamp of its newest sample stored (to within a scrape interval): far"
+        " behind last_stored_at when your Prometheus is catching up."
     )
 
 

@@ -156,7 +156,9 @@ class StatusRecorder:
         pending.minute(now_ms / 1000)["stored"] += samples
         nodes = pending.nodes
         for chunk in batch.chunks:
-            newest = chunk.minute_ms + max(chunk.offsets)
+            # The last sample of a chunk, not the greatest: samples come nearly in time
+            # order, and a max() over every sample would cost more than all of this.
+            newest = chunk.minute_ms + chunk.offsets[-1]
             seen = nodes.get(chunk.node_name)
             if seen is None or seen[1] < newest:
                 nodes[chunk.node_name] = (now_ms, newest)
