@@ -46,13 +46,19 @@ class IngestDropReason(Enum):
     )
 
 
-@strawberry.enum(description="Why a whole remote-write request was refused (HTTP 429).")
+@strawberry.enum(description="Why a whole remote-write request was refused.")
 class IngestRefusalReason(Enum):
     RATE_LIMIT = strawberry.enum_value(
         "rate_limit", description="Over your samples-per-second limit; Prometheus retries."
     )
     SERIES_LIMIT = strawberry.enum_value(
         "series_limit", description="More active series than your limit."
+    )
+    INVALID = strawberry.enum_value(
+        "invalid",
+        description="A request that cannot be used (HTTP 400, 413 or 415: malformed, too"
+        " large, samples older than the raw retention or ahead of the clock). Prometheus"
+        " does not retry these: their samples are lost.",
     )
 
 
@@ -97,7 +103,12 @@ class IngestDrop:
 class IngestRefusal:
     reason: IngestRefusalReason = own_field("Why.")
     requests: int = own_field("Requests refused over the last hour.")
-    samples: int = own_field("Samples in them (Prometheus retries them).")
+    samples: int = own_field(
+        "Samples in them, where known (0 for requests that could not be read)."
+    )
+    last_message: str | None = own_field(
+        "The service's answer to the last of them (it names no label value)."
+    )
 
 
 @strawberry.type(
@@ -166,7 +177,10 @@ class IngestStatus:
             ],
             refusals=[
                 IngestRefusal(
-                    reason=IngestRefusalReason(r.reason), requests=r.requests, samples=r.samples
+                    reason=IngestRefusalReason(r.reason),
+                    requests=r.requests,
+                    samples=r.samples,
+                    last_message=r.last_message,
                 )
                 for r in found.refusals
             ],

@@ -26,7 +26,7 @@ QUERY = """query IngestStatus { viewer { address ingest {
   nodes { name lastStoredAt newestSampleAt }
   minutes { start receivedSamples storedSamples droppedSamples refusedSamples }
   drops { reason samples series labelNames metrics }
-  refusals { reason requests samples }
+  refusals { reason requests samples lastMessage }
 } } }"""
 
 FIXES = {
@@ -45,6 +45,8 @@ FIXES = {
     "(Prometheus retries these)",
     "SERIES_LIMIT": "over your active-series limit: drop labels that multiply series "
     "(see the generated write_relabel_configs)",
+    "INVALID": "requests the service cannot use (Prometheus does not retry them): see "
+    "the last answer below",
 }
 
 
@@ -175,6 +177,8 @@ def render(address: str, ingest: dict[str, Any], now: datetime) -> str:
                 lines.append(f"      label names: {', '.join(item['labelNames'])}")
             if item.get("metrics"):
                 lines.append(f"      metrics: {', '.join(item['metrics'])}")
+            if item.get("lastMessage"):
+                lines.append(f"      last answer: {item['lastMessage']}")
     return "\n".join(lines) + "\n"
 
 

@@ -53,6 +53,8 @@ STORE_TIMEOUT_SECONDS = 20.0
 """Below Prometheus' default remote_timeout (30 s), so it sees our 503, not a timeout."""
 NODE_SEEN_EVERY_SECONDS = 60.0
 UNAVAILABLE_RETRY_AFTER = "5"
+_ORCHESTRATOR = "lpmetrics.orchestrator"
+"""Scope key: whose request this is, once its token is verified."""
 
 # What "storage unavailable" looks like: PostgreSQL or Redis gone, slow or restarting.
 UNAVAILABLE = (
@@ -110,8 +112,11 @@ class IngestEndpoint:
             response = PlainTextResponse(
                 answer.message + "\n", answer.status, headers=answer.headers
             )
+            if answer.status == 413:
+                self._invalid(request, services, answer.message)
         except RemoteWriteError as exc:
             response = PlainTextResponse(exc.message + "\n", exc.status_code)
+            self._invalid(request, services, exc.message)
         except UNAVAILABLE as exc:
             log.warning("ingest unavailable: %s: %s", type(exc).__name__, exc)
             response = _unavailable()
@@ -142,6 +147,7 @@ class IngestEndpoint:
                 {"WWW-Authenticate": 'Bearer realm="lpmetrics"'},
             )
         orchestrator = record.orchestrator
+        request.scope[_ORCHESTRATOR] = orchestrator
         if version is None:
             assert unsupported is not None
             raise unsupported
@@ -165,6 +171,12 @@ class IngestEndpoint:
         _count_drops(orchestrator, batch.dropped)
         return stored
 
+    def _invalid(self, request: Request, services: Services, message: str) -> None:
+        """A request refused as unusable (400, 413, 415), for its sender's status."""
+        orchestrator = request.scope.get(_ORCHESTRATOR)
+        if orchestrator is not None:
+            self._status.refused(services, orchestrator, "invalid", 0, message)
+
     def _catalog_for(self, services: Services) -> Catalog:
         if self._catalog is None:
             self._catalog = Catalog(services.secret, services.geolocator)
@@ -180,7 +192,7 @@ class IngestEndpoint:
         )
         if refusal is not None:
             INGEST_SAMPLES.labels("rejected", refusal.reason).inc(received)
-            self._status.refused(services, orchestrator, refusal.reason, received)
+            self._status.refused(services, orchestrator, refusal.reason, received, refusal.message)
             raise Answer(429, refusal.message, {"Retry-After": str(refusal.retry_after)})
         for info in due:
             info.reported_at = now

@@ -49,8 +49,10 @@ DROP_REASONS = (
     "native_histogram",
 )
 """Why samples of an accepted request are left out (``api.ingest.batch``)."""
-REFUSAL_REASONS = ("rate_limit", "series_limit")
-"""Why a whole request is refused with 429 (``api.ingest.limits``)."""
+REFUSAL_REASONS = ("rate_limit", "series_limit", "invalid")
+"""Why a whole request is refused: 429 over a limit (``api.ingest.limits``), or 400,
+413, 415 for a request that cannot be used (``api.ingest.endpoint``)."""
+MAX_MESSAGE = 500
 
 WINDOW_MINUTES = 60
 SILENT_AFTER_SECONDS = 300
@@ -111,6 +113,8 @@ class _Pending:
     stored_ms: int = 0
     series: dict[str, set[tuple[tuple[str, ...], tuple[str, ...]]]] = field(default_factory=dict)
     metrics: dict[str, set[str]] = field(default_factory=dict)
+    messages: dict[str, str] = field(default_factory=dict)
+    """The answer to the last refused request, by reason (it names no label value)."""
 
     def minute(self, now: float) -> Counter[str]:
         start = int(now) // 60 * 60
@@ -166,10 +170,15 @@ class StatusRecorder:
                 nodes[chunk.node_name] = (now_ms, seen[1])
         self._schedule(services)
 
-    def refused(self, services: Services, orchestrator: str, reason: str, samples: int) -> None:
-        counts = self._for(orchestrator).minute(time.time())
+    def refused(
+        self, services: Services, orchestrator: str, reason: str, samples: int, message: str
+    ) -> None:
+        """A whole request refused; ``samples`` in it where known (0 otherwise)."""
+        pending = self._for(orchestrator)
+        counts = pending.minute(time.time())
         counts["refused:" + reason] += 1
         counts["refused_samples:" + reason] += samples
+        pending.messages[reason] = message[:MAX_MESSAGE]
         self._schedule(services)
 
     def _for(self, orchestrator: str) -> _Pending:
@@ -230,6 +239,11 @@ async def write(services: Services, pending: dict[str, _Pending]) -> None:
             args=args,
             client=pipe,
         )
+        if status.messages:
+            pipe.hset(
+                _key(services, orchestrator, "last"),
+                mapping={"message:" + r: m for r, m in status.messages.items()},
+            )
         for reason, keys in status.series.items():
             hll = _key(services, orchestrator, "series", reason, str(bucket))
             pipe.pfadd(hll, *(_series_element(services.secret, k) for k in keys))
@@ -283,6 +297,7 @@ class Refusal:
     reason: str
     requests: int
     samples: int
+    last_message: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,13 +362,21 @@ async def read(services: Services, orchestrator: str) -> Status:
                     sorted(_text(m) for m in metrics),
                 )
             )
+    last_text = {_text(k): _text(v) for k, v in last_raw.items()}
     refusals = [
-        Refusal(reason, total["refused:" + reason], total["refused_samples:" + reason])
+        Refusal(
+            reason,
+            total["refused:" + reason],
+            total["refused_samples:" + reason],
+            last_text.get("message:" + reason),
+        )
         for reason in REFUSAL_REASONS
         if total["refused:" + reason]
     ]
     settings = services.settings
-    last = _decode_counts(last_raw)
+    last = Counter(
+        {k: int(v) for k, v in last_text.items() if k in ("received", "stored") and v.isdigit()}
+    )
     return Status(
         now=now,
         last_received=last["received"] / 1000 if last.get("received") else None,

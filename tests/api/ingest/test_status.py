@@ -39,7 +39,7 @@ QUERY = """{ viewer { address ingest {
   nodes { name lastStoredAt newestSampleAt }
   minutes { start receivedSamples storedSamples droppedSamples refusedSamples }
   drops { reason samples series labelNames metrics }
-  refusals { reason requests samples }
+  refusals { reason requests samples lastMessage }
 } } }"""
 
 
@@ -117,6 +117,10 @@ async def test_drops_and_refusals_by_reason_for_the_owner_only(
         flood = [node_series("livepeer_max_sessions_total", [(t + i, 1) for i in range(3000)])]
         answer = await send(http, orch.token, v1_body(flood))
         assert answer.status_code == 429 and "samples/s" in answer.text
+        # invalid: a sample older than the raw retention (400, never retried).
+        too_old = [node_series("livepeer_tickets_recv", [(t - 400 * 86_400_000, 1)])]
+        assert (await send(http, orch.token, v1_body(too_old))).status_code == 400
+        assert (await send(http, orch.token, b"not snappy")).status_code == 400
         # Another orchestrator's data, stored and dropped, must not show.
         other_node = f"{OTHER_ADDRESS}-orch-sin-1"
         await send_series(
@@ -129,7 +133,7 @@ async def test_drops_and_refusals_by_reason_for_the_owner_only(
         )
 
         found = await settled(
-            http, read, lambda s: s["refusals"] and len(s["refusals"]) == 2 and s["drops"]
+            http, read, lambda s: len(s["refusals"]) == 3 and s["refusals"][2]["requests"] == 2
         )
         assert found["address"] == ADDRESS
         ingest = found["ingest"]
@@ -163,7 +167,10 @@ async def test_drops_and_refusals_by_reason_for_the_owner_only(
         assert "device" in drops["LOOPBACK_DEVICE"]["labelNames"]
         assert drops["NOT_SHARED"]["metrics"] == ["livepeer_segment_transcode_failed_total"]
         refusals = {r["reason"]: (r["requests"], r["samples"]) for r in ingest["refusals"]}
-        assert refusals == {"SERIES_LIMIT": (1, 10), "RATE_LIMIT": (1, 3000)}
+        assert refusals == {"SERIES_LIMIT": (1, 10), "RATE_LIMIT": (1, 3000), "INVALID": (2, 0)}
+        last = {r["reason"]: r["lastMessage"] for r in ingest["refusals"]}
+        assert "snappy" in last["INVALID"]
+        assert "active series" in last["SERIES_LIMIT"] and "samples/s" in last["RATE_LIMIT"]
 
         text = json.dumps(ingest)
         for leaked in (SECRET, "secret_metric", "go_goroutines", long_node, "other_only", "zone"):
