@@ -11,7 +11,7 @@ from typing import Any
 
 import strawberry
 
-from api.ingest import status as ingest_status
+from api.ingest import status_report as ingest_status
 from auth.precision import Rule
 from resolvers.precision import precise_field
 

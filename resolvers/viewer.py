@@ -11,7 +11,7 @@ import strawberry
 
 from api.account import nodes as account_nodes
 from api.account import sharing as account_sharing
-from api.ingest import status as ingest_status
+from api.ingest import status_report as ingest_status
 from auth import tokens
 from auth.identity import Identity, identify
 from auth.precision import Rule
