@@ -15,12 +15,14 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import asyncpg
 
-from api.core.services import Services
 from auth.revocations import CHANNEL, TOKEN_PREFIX
+
+if TYPE_CHECKING:  # the CLI creates tokens with a database alone
+    from api.core.services import Services
 
 log = logging.getLogger(__name__)
 

@@ -12,10 +12,12 @@ import strawberry
 from api.account import nodes as account_nodes
 from api.disclosure.precision import Rule
 from api.ingest import sharing as sharing_store
+from api.ingest import status_report as ingest_status
 from auth import tokens
 from auth.identity import Identity, identify
 from resolvers.context import Context
 from resolvers.fields import precise_field, precise_resolver
+from resolvers.ingest_status import IngestStatus
 
 
 def caller_field(description: str) -> Any:
@@ -179,6 +181,17 @@ class Viewer:
             return None
         found = await sharing_store.get_sharing(info.context.services.db, self.identity.address)
         return SharingSettings.of(found)
+
+    @precise_resolver(
+        Rule.CALLER,
+        description="Your ingest status over the last hour: what arrived, what was left out"
+        " and why; null when anonymous.",
+    )
+    async def ingest(self, info: strawberry.Info[Context, None]) -> IngestStatus | None:
+        if self.identity.address is None:
+            return None
+        found = await ingest_status.read(info.context.services, self.identity.address)
+        return IngestStatus.of(found)
 
     @classmethod
     def of(cls, identity: Identity) -> Viewer:

@@ -1,7 +1,12 @@
 """``lpmetrics``: the command line.
 
 Each subcommand lives in its own module with an ``add_parser(subparsers)`` that sets
-``func``; errors a user can fix end the program with one line on stderr and status 2."""
+``func``; errors a user can fix end the program with one line on stderr and status 2.
+
+Building the parser imports nothing heavy: a subcommand module imports at its top only
+what its arguments need, and the rest (the database, the GraphQL schema, the demo...)
+inside the function that runs it, so ``--help`` and light commands answer at once
+(``tests/api/cli/test_imports.py`` keeps it so; ``tests/bench/cli.py`` times it)."""
 
 from __future__ import annotations
 
@@ -10,11 +15,10 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from api.cli import demo_load, migrate, registry, schema, serve, sharing, token
+from api.cli import demo_load, migrate, registry, schema, serve, sharing, status, token
 from api.cli.common import UsageError
-from api.core.settings import ConfigError
 
-COMMANDS = [serve, migrate, schema, registry, token, sharing, demo_load]
+COMMANDS = [serve, migrate, schema, registry, token, sharing, status, demo_load]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,8 +45,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         return args.func(args) or 0
-    except (ConfigError, UsageError) as exc:
+    except Exception as exc:
+        if not _usage_error(exc):
+            raise
         print(f"lpmetrics: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _usage_error(exc: Exception) -> bool:
+    if isinstance(exc, UsageError):
+        return True
+    # Settings are imported only by the commands that read them.
+    settings = sys.modules.get("api.core.settings")
+    return settings is not None and isinstance(exc, settings.ConfigError)

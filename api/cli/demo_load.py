@@ -8,22 +8,24 @@ demo registry and mint ingest tokens, then writes through ``--url``'s
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import re
 import time
+from typing import TYPE_CHECKING
 
 from api.cli.common import UsageError, with_services
-from api.core.services import Services
-from api.demo.install import install
-from api.demo.network import DEFAULT_ORCHESTRATORS, DEFAULT_SEED, build_network
-from api.demo.runner import DemoLoad, DemoOptions
-from api.demo.worker import wait_listening
-from api.demo.writer import RemoteWriter, Unauthorized
+from api.cli.progress import terminal_progress
+
+if TYPE_CHECKING:
+    from api.core.services import Services
 
 log = logging.getLogger(__name__)
 
 DEFAULT_URL = "http://127.0.0.1:8000"
+# api.demo.network's defaults, repeated so that --help need not import the demo
+# (tests/api/cli/test_imports.py checks they agree).
+DEFAULT_ORCHESTRATORS = 40
+DEFAULT_SEED = 1
 REACH_TIMEOUT_SECONDS = 10.0
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd]?)$")
 _UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -85,6 +87,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from api.demo.install import install
+    from api.demo.network import build_network
+    from api.demo.runner import DemoLoad, DemoOptions
+    from api.demo.worker import wait_listening
+    from api.demo.writer import RemoteWriter, Unauthorized
+
     if not args.url.startswith(("http://", "https://")):
         raise UsageError(f"--url must start with http:// or https://, not {args.url!r}")
     if not 1 <= args.orchestrators <= 10_000:
@@ -126,15 +136,16 @@ def run(args: argparse.Namespace) -> int:
         )
         until = None if args.duration is None else time.time() + args.duration
         async with RemoteWriter(url) as writer:
-            load = DemoLoad(network, installed.tokens, writer, options)
-            try:
-                await load.run(until=until)
-            except Unauthorized:
-                raise UsageError(
-                    f"the server at {url} refused the demo's ingest tokens: it does not use "
-                    "the database demo-load connected to (run both with the same "
-                    "LPM_DATABASE_URL, or the same LPM_DATA_DIR for the embedded one)"
-                ) from None
+            with terminal_progress() as progress:
+                load = DemoLoad(network, installed.tokens, writer, options, progress)
+                try:
+                    await load.run(until=until)
+                except Unauthorized:
+                    raise UsageError(
+                        f"the server at {url} refused the demo's ingest tokens: it does not "
+                        "use the database demo-load connected to (run both with the same "
+                        "LPM_DATABASE_URL, or the same LPM_DATA_DIR for the embedded one)"
+                    ) from None
             stats = writer.stats
             print(
                 f"sent {stats.samples} samples in {stats.requests} requests "

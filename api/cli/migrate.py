@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from api.cli.common import with_services
-from api.core.services import Services
+
+if TYPE_CHECKING:
+    from api.core.services import Services
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from api.cli.common import UsageError, with_services
-from api.core.services import Services
-from api.core.settings import load_settings
-from api.registry.subgraph import ImportSummary, RegistryError, apply, fetch_subgraph, read_file
+from api.cli.progress import terminal_progress
+
+if TYPE_CHECKING:
+    from api.core.services import Services
+    from api.registry.subgraph import ImportSummary
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -24,13 +26,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_import(args: argparse.Namespace) -> int:
+    from api.registry.subgraph import RegistryError, apply, read_file
+
     try:
         transcoders = read_file(args.file)
     except RegistryError as exc:
         raise UsageError(f"registry unchanged: {exc}") from None
 
     async def store(services: Services) -> None:
-        summary = await apply(services.db, transcoders, services.geolocator)
+        with terminal_progress() as progress:
+            summary = await apply(services.db, transcoders, services.geolocator, progress)
         print(f"imported {_counts(summary)}")
 
     with_services(store)
@@ -38,18 +43,25 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def run_sync(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from api.core.settings import load_settings
+    from api.registry.subgraph import RegistryError, apply, fetch_subgraph
+
     settings = load_settings()
     url = args.subgraph_url or settings.subgraph_url
     if not url:
         raise UsageError("no subgraph URL: pass --subgraph-url or set LPM_SUBGRAPH_URL")
     # Fetch before starting anything: an unreachable subgraph needs no database.
     try:
-        transcoders = asyncio.run(fetch_subgraph(url))
+        with terminal_progress() as progress:
+            transcoders = asyncio.run(fetch_subgraph(url, progress=progress))
     except RegistryError as exc:
         raise UsageError(f"registry unchanged: {exc}") from None
 
     async def store(services: Services) -> None:
-        summary = await apply(services.db, transcoders, services.geolocator)
+        with terminal_progress() as progress:
+            summary = await apply(services.db, transcoders, services.geolocator, progress)
         print(f"synced {_counts(summary)}")
 
     with_services(store, settings)

@@ -3,29 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import signal
 import tempfile
 from types import FrameType
-from typing import Any
-
-import uvicorn
-from starlette.applications import Starlette
-from uvicorn.supervisors import Multiprocess
+from typing import TYPE_CHECKING, Any
 
 from api.cli.common import UsageError
-from api.core.database import wait_for_database
-from api.core.embedded import resolved
-from api.core.metrics import MULTIPROCESS_DIR
-from api.core.migrate import migrate
-from api.core.services import open_services
-from api.core.settings import Settings, load_settings
-from api.demo.runner import DemoOptions
-from api.demo.worker import DEFAULT_BACKFILL_SECONDS, demo_worker, loopback_url
-from api.http.app import create_app
-from api.rollup.workers import default_workers
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+    from api.core.settings import Settings
+    from api.demo.runner import DemoOptions
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +46,10 @@ MAX_WORKERS = 64
 
 
 async def _prepare(settings) -> None:
+    from api.core.database import wait_for_database
+    from api.core.migrate import migrate
+    from api.core.services import open_services
+
     try:
         await wait_for_database(settings.database_url)
     except OSError as exc:
@@ -72,6 +67,17 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--workers must be between 1 and {MAX_WORKERS}, not {args.workers}")
     if args.demo and args.workers > 1:
         raise UsageError("--demo runs in one process; leave out --workers")
+    import asyncio
+
+    import uvicorn
+
+    from api.core.embedded import resolved
+    from api.core.settings import load_settings
+    from api.demo.runner import DemoOptions
+    from api.demo.worker import DEFAULT_BACKFILL_SECONDS, demo_worker, loopback_url
+    from api.http.app import create_app
+    from api.rollup.workers import default_workers
+
     settings = load_settings()
     with resolved(settings) as settings:
         asyncio.run(_prepare(settings))
@@ -127,6 +133,11 @@ def _serve_processes(settings: Settings, count: int, options: dict[str, Any]) ->
     any that dies). They are started afresh and read their settings from the
     environment, so the URLs resolved here (embedded servers included) go there, and
     so does a fresh directory for their shared metrics (``api.core.metrics``)."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    from api.core.metrics import MULTIPROCESS_DIR
+
     os.environ["LPM_DATABASE_URL"] = settings.database_url or ""
     os.environ["LPM_REDIS_URL"] = settings.redis_url or ""
     with tempfile.TemporaryDirectory(prefix="lpmetrics-metrics-") as metrics:
@@ -137,6 +148,9 @@ def _serve_processes(settings: Settings, count: int, options: dict[str, Any]) ->
 
 def process_app() -> Starlette:
     """The app of one of the processes of ``serve --workers N`` (uvicorn factory)."""
+    from api.core.settings import load_settings
+    from api.http.app import create_app
+
     return create_app(load_settings(), freeze_gc=True)
 
 

@@ -4,12 +4,13 @@ orchestrator shares beyond the required set."""
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from api.cli.common import UsageError, with_services
-from api.core.services import Services
+from api.cli.common import UsageError, with_database
 from api.ingest.allowlist import OPTIONAL, REQUIRED, UnknownMetric
-from api.ingest.sharing import NotRegistered, set_shared_metrics, shared_metrics
-from auth.tokens import TokenError, normalize_address
+
+if TYPE_CHECKING:
+    import asyncpg
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -35,6 +36,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _address(text: str) -> str:
+    from auth.tokens import TokenError, normalize_address
+
     try:
         return normalize_address(text)
     except TokenError as exc:
@@ -42,25 +45,29 @@ def _address(text: str) -> str:
 
 
 def run_set(args: argparse.Namespace) -> int:
+    from api.ingest.sharing import NotRegistered, set_shared_metrics
+
     address = _address(args.orchestrator)
 
-    async def store(services: Services) -> None:
+    async def store(db: asyncpg.Pool) -> None:
         try:
-            shared = await set_shared_metrics(services.db, address, args.optional)
+            shared = await set_shared_metrics(db, address, args.optional)
         except (UnknownMetric, NotRegistered) as exc:
             raise UsageError(str(exc)) from None
         print(f"{address} shares the required metrics and: {', '.join(shared) or 'nothing else'}")
 
-    with_services(store)
+    with_database(store)
     return 0
 
 
 def run_show(args: argparse.Namespace) -> int:
+    from api.ingest.sharing import shared_metrics
+
     address = _address(args.orchestrator)
 
-    async def show(services: Services) -> None:
-        for name in sorted(await shared_metrics(services.db, address)):
+    async def show(db: asyncpg.Pool) -> None:
+        for name in sorted(await shared_metrics(db, address)):
             print(name)
 
-    with_services(show)
+    with_database(show)
     return 0

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from api.cli.common import UsageError, with_services
-from api.core.services import Services
-from api.ingest.prometheus_config import remote_write_config
-from api.ingest.sharing import shared_metrics
-from auth.tokens import SCOPES, TokenError, create_token, revoke_token
+from api.cli.common import UsageError, with_database
+
+if TYPE_CHECKING:
+    import asyncpg
 
 DEFAULT_URL = "http://127.0.0.1:8000"
+SCOPES = ("read", "ingest")
+"""``auth.tokens.SCOPES``, repeated so that --help need not import the token module
+(tests/api/cli/test_imports.py checks they agree)."""
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -37,38 +40,42 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_create(args: argparse.Namespace) -> int:
+    from api.ingest.prometheus_config import remote_write_config
+    from api.ingest.sharing import shared_metrics
+    from auth.tokens import TokenError, create_token
+
     if not args.url.startswith(("http://", "https://")):
         raise UsageError(f"--url must start with http:// or https://, not {args.url!r}")
 
-    async def create(services: Services) -> None:
+    async def create(db: asyncpg.Pool) -> None:
         try:
-            record, secret = await create_token(
-                services.db, args.orchestrator, args.name, [args.scope]
-            )
+            record, secret = await create_token(db, args.orchestrator, args.name, [args.scope])
         except TokenError as exc:
             raise UsageError(str(exc)) from None
         print(secret)
         if args.scope == "ingest":
-            optional = sorted(await shared_metrics(services.db, record.orchestrator))
+            optional = sorted(await shared_metrics(db, record.orchestrator))
             print(remote_write_config(args.url, secret, optional), end="")
 
-    with_services(create)
+    with_database(create)
     return 0
 
 
 def run_revoke(args: argparse.Namespace) -> int:
+    from auth.tokens import TokenError, revoke_token
+
     text = args.token.strip()
     which: int | str = int(text) if text.isdigit() and len(text) <= 18 else text
     shown = f"token {which}" if isinstance(which, int) else "the given token"
 
-    async def revoke(services: Services) -> None:
+    async def revoke(db: asyncpg.Pool) -> None:
         try:
-            revoked = await revoke_token(services.db, which)
+            revoked = await revoke_token(db, which)
         except TokenError as exc:
             raise UsageError(str(exc)) from None
         if not revoked:
             raise UsageError(f"{shown} is unknown or already revoked")
         print(f"revoked {shown}")
 
-    with_services(revoke)
+    with_database(revoke)
     return 0

@@ -11,7 +11,6 @@ import secrets
 from pathlib import Path
 from typing import Annotated
 
-import geoip2.database
 import platformdirs
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -76,6 +75,8 @@ class Settings(BaseSettings):
                 f.read(1)
         except OSError as exc:
             raise ValueError(f"cannot read {value}: {exc.strerror or exc}") from None
+        import geoip2.database  # only when one is configured: CLI commands start faster
+
         try:
             geoip2.database.Reader(os.fspath(value)).close()
         except Exception:  # maxminddb raises several types for a file that is not a database

@@ -19,7 +19,7 @@ import asyncio
 import itertools
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from api.demo.clock import floor_to, scrape_times
@@ -97,6 +97,7 @@ class DemoLoad:
         tokens: dict[str, str],
         writer: RemoteWriter,
         options: DemoOptions,
+        progress: Callable[[str, int, int | None], None] | None = None,
     ) -> None:
         if options.backfill_step % options.scrape_interval:
             raise ValueError("the backfill step must be a multiple of the scrape interval")
@@ -107,6 +108,7 @@ class DemoLoad:
             o.address: Shipper(o.address, tokens[o.address], writer) for o in network.reporting
         }
         self.simulation: Simulation | None = None
+        self.progress = progress
 
     async def run(self, *, start: float | None = None, until: float | None = None) -> None:
         """Backfill from Unix time ``start`` (default: ``backfill_seconds`` ago), then
@@ -146,9 +148,14 @@ class DemoLoad:
         sent = self.writer.stats.samples
         times = scrape_times(self.simulation.now, end, self.options.backfill_step)
         first = self.simulation.now
+        total = int((end - first) // self.options.backfill_step)
+        done = 0
         while chunk := list(itertools.islice(times, BACKFILL_CHUNK)):
             bodies = await asyncio.to_thread(self._bodies, chunk)
             await asyncio.gather(*(self.shippers[a].put(b) for a, b in bodies.items()))
+            done += len(chunk)
+            if self.progress is not None:
+                self.progress("backfilling scrapes", min(done, total), total)
         await self._drain()
         log.info(
             "demo: backfilled %.1f h of %d orchestrators (%d samples) in %.1f s",

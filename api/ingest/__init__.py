@@ -10,5 +10,7 @@ storage      one transaction per request: idempotent, COPY, queued for the rollu
 rollup       the leader turning raw samples into node_minutes & co
 partitions   day partitions of raw samples, retention
 sharing      optional metrics per orchestrator
+status       an orchestrator's own ingest status: drops by reason, refusals, nodes
+status_report  reading it back for viewer { ingest } and `lpmetrics status`
 prometheus_config  the remote_write block `lpmetrics token create` prints
 """

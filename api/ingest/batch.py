@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from api.ingest.allowlist import BY_SERIES
 from api.ingest.catalog import Catalog
 from api.ingest.labels import SeriesInfo
-from api.remote_write import DecodedRequest, InvalidRequest, is_stale_marker
+from api.remote_write import DecodedRequest, DecodedSeries, InvalidRequest, is_stale_marker
 
 MINUTE_MS = 60_000
 
@@ -48,6 +48,8 @@ class Batch:
     """Float samples in the request, kept or not."""
     dropped: Counter[str]
     """Samples (and native-histogram samples) left out, by reason."""
+    dropped_series: list[tuple[str, DecodedSeries]] = field(default_factory=list)
+    """(reason, series) of each series with samples left out (for ``status``)."""
 
     @property
     def stored(self) -> int:
@@ -70,6 +72,7 @@ def prepare(
     dropped: Counter[str] = Counter()
     if decoded.histograms:
         dropped["native_histogram"] += decoded.histograms
+    dropped_series: list[tuple[str, DecodedSeries]] = []
     groups: dict[tuple[str, int, bool], Chunk] = {}
     kept: dict[int, SeriesInfo] = {}
     known = catalog.known(orchestrator)
@@ -83,6 +86,7 @@ def prepare(
         name = series.name
         if name not in allowed:  # before the cache: junk must not fill it
             dropped["not_allowlisted"] += len(samples)
+            dropped_series.append(("not_allowlisted", series))
             continue
         key = (series.label_names, tuple(series.label_values))
         info = known.get(key)
@@ -90,10 +94,12 @@ def prepare(
             info = catalog.learn(orchestrator, key, name)
         if info.__class__ is str:
             dropped[info] += len(samples)  # type: ignore[index]
+            dropped_series.append((info, series))  # type: ignore[arg-type]
             continue
         assert isinstance(info, SeriesInfo)
         if not info.required and info.family not in shared:
             dropped["not_shared"] += len(samples)
+            dropped_series.append(("not_shared", series))
             continue
         nonfinite = 0
         for ts, value in samples:
@@ -126,6 +132,9 @@ def prepare(
             chunk.values.append(value)
         if nonfinite:
             dropped["non_finite"] += nonfinite
+            dropped_series.append(("non_finite", series))
         if nonfinite < len(samples):
             kept[id(info)] = info
-    return Batch(list(groups.values()), list(kept.values()), decoded.samples, dropped)
+    return Batch(
+        list(groups.values()), list(kept.values()), decoded.samples, dropped, dropped_series
+    )

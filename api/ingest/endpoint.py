@@ -33,6 +33,7 @@ from api.ingest.catalog import Catalog
 from api.ingest.limits import REPORT_EVERY_SECONDS, Limiter
 from api.ingest.partitions import day_start, oldest_kept_day
 from api.ingest.sharing import shared_metrics
+from api.ingest.status import StatusRecorder
 from api.ingest.storage import store
 from api.remote_write import (
     DEFAULT_MAX_DECOMPRESSED_BYTES,
@@ -54,6 +55,8 @@ STORE_TIMEOUT_SECONDS = 20.0
 """Below Prometheus' default remote_timeout (30 s), so it sees our 503, not a timeout."""
 NODE_SEEN_EVERY_SECONDS = 60.0
 UNAVAILABLE_RETRY_AFTER = "5"
+_ORCHESTRATOR = "lpmetrics.orchestrator"
+"""Scope key: whose request this is, once its token is verified."""
 
 # What "storage unavailable" looks like: PostgreSQL or Redis gone, slow or restarting.
 UNAVAILABLE = (
@@ -76,6 +79,7 @@ class IngestEndpoint:
         self._catalog: Catalog | None = None
         self._limiter = Limiter()
         self._node_seen: dict[int, float] = {}
+        self._status = StatusRecorder()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -98,6 +102,8 @@ class IngestEndpoint:
             response: Response = Response(status_code=204)
         except ServiceError as exc:
             response = PlainTextResponse(exc.message + "\n", exc.status_code, headers=exc.headers)
+            if exc.status_code in (400, 413, 415):
+                self._invalid(request, services, exc.message)
         except UNAVAILABLE as exc:
             log.warning("ingest unavailable: %s: %s", type(exc).__name__, exc)
             response = _unavailable()
@@ -127,6 +133,7 @@ class IngestEndpoint:
                 headers={"WWW-Authenticate": 'Bearer realm="lpmetrics"'},
             )
         orchestrator = record.orchestrator
+        request.scope[_ORCHESTRATOR] = orchestrator
         if version is None:
             assert unsupported is not None
             raise unsupported
@@ -145,9 +152,16 @@ class IngestEndpoint:
             newest_ms=int((now + timedelta(seconds=MAX_FUTURE_SECONDS)).timestamp() * 1000),
         )
         await self._admit(services, orchestrator, batch, decoded.samples)
+        self._status.accepted(services, orchestrator, batch)
         stored = await self._store(services, orchestrator, body, batch)
         _count_drops(orchestrator, batch.dropped)
         return stored
+
+    def _invalid(self, request: Request, services: Services, message: str) -> None:
+        """A request refused as unusable (400, 413, 415), for its sender's status."""
+        orchestrator = request.scope.get(_ORCHESTRATOR)
+        if orchestrator is not None:
+            self._status.refused(services, orchestrator, "invalid", 0, message)
 
     def _catalog_for(self, services: Services) -> Catalog:
         if self._catalog is None:
@@ -164,6 +178,7 @@ class IngestEndpoint:
         )
         if refusal is not None:
             INGEST_SAMPLES.labels("rejected", refusal.reason).inc(received)
+            self._status.refused(services, orchestrator, refusal.reason, received, refusal.message)
             raise RateLimited(refusal.message, refusal.retry_after)
         for info in due:
             info.reported_at = now
@@ -197,6 +212,9 @@ class IngestEndpoint:
             INGEST_SAMPLES.labels("dropped", "duplicate_batch").inc(batch.stored)
         else:
             INGEST_SAMPLES.labels("stored", "").inc(result.samples)
+        self._status.stored(
+            services, orchestrator, batch, 0 if result.duplicate else result.samples
+        )
         return result.samples
 
 

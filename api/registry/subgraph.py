@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -18,6 +19,9 @@ import httpx
 
 from api.geo.locate import UNKNOWN, Geolocator, Location
 from api.geo.places import location_id
+
+Progress = Callable[[str, int, "int | None"], None]
+"""``progress(step, done, total)``: how far long work is (the CLI draws it)."""
 
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _PAGE_SIZE = 1000
@@ -112,7 +116,9 @@ def read_file(path: Path) -> list[Transcoder]:
     return parse_transcoders(payload)
 
 
-async def fetch_subgraph(url: str, *, client: httpx.AsyncClient | None = None) -> list[Transcoder]:
+async def fetch_subgraph(
+    url: str, *, client: httpx.AsyncClient | None = None, progress: Progress | None = None
+) -> list[Transcoder]:
     """Every transcoder of the subgraph at ``url``, paged by id."""
     own = client is None
     client = client or httpx.AsyncClient(timeout=30)
@@ -138,6 +144,8 @@ async def fetch_subgraph(url: str, *, client: httpx.AsyncClient | None = None) -
                 raise RegistryError(f"the subgraph at {url} did not answer JSON") from None
             page = parse_transcoders(payload)
             result.extend(page)
+            if progress is not None:
+                progress("fetching the subgraph", len(result), None)
             if len(page) < _PAGE_SIZE:
                 break
             if page[-1].address <= last:
@@ -162,7 +170,10 @@ def _as_item(t: Transcoder) -> dict[str, object]:
 
 
 async def apply(
-    pool: asyncpg.Pool, transcoders: list[Transcoder], geolocator: Geolocator
+    pool: asyncpg.Pool,
+    transcoders: list[Transcoder],
+    geolocator: Geolocator,
+    progress: Progress | None = None,
 ) -> ImportSummary:
     """Upsert ``transcoders`` in one transaction and geolocate changed service URIs.
 
@@ -176,7 +187,7 @@ async def apply(
     to_locate = [
         t for t in transcoders if t.address not in known or known[t.address] != t.service_uri
     ]
-    locations = await _locate_all(geolocator, to_locate)
+    locations = await _locate_all(geolocator, to_locate, progress)
     async with pool.acquire() as conn, conn.transaction():
         located = {addr: await location_id(conn, loc) for addr, loc in locations.items()}
         await conn.executemany(
@@ -210,13 +221,22 @@ async def apply(
     return ImportSummary(len(transcoders), inserted, len(transcoders) - inserted)
 
 
-async def _locate_all(geolocator: Geolocator, transcoders: list[Transcoder]) -> dict[str, Location]:
+async def _locate_all(
+    geolocator: Geolocator, transcoders: list[Transcoder], progress: Progress | None = None
+) -> dict[str, Location]:
     gate = asyncio.Semaphore(_GEOLOCATE_CONCURRENCY)
+    done = 0
 
     async def one(t: Transcoder) -> tuple[str, Location]:
+        nonlocal done
         if not t.service_uri:
-            return t.address, UNKNOWN
-        async with gate:
-            return t.address, await geolocator.locate_service_uri(t.service_uri)
+            location = UNKNOWN
+        else:
+            async with gate:
+                location = await geolocator.locate_service_uri(t.service_uri)
+        done += 1
+        if progress is not None:
+            progress("locating service URIs", done, len(transcoders))
+        return t.address, location
 
     return dict(await asyncio.gather(*(one(t) for t in transcoders)))
