@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse
 
 from api.ratelimit import client_key
 from api.services import Services
-from auth.errors import RateLimited
+from auth.errors import RateLimited, SessionsUnavailable
 from auth.nonces import issue_nonce
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ async def nonce_endpoint(request: Request) -> JSONResponse:
     services: Services = request.app.state.services
     try:
         challenge = await issue_nonce(services, client_key(services.secret, request))
-    except RateLimited as exc:
+    except (RateLimited, SessionsUnavailable) as exc:
         return _error(exc.message, exc.extensions, exc.status, exc.retry_after)
     except (OSError, redis.exceptions.RedisError) as exc:
         log.warning("cannot issue a nonce: %s: %s", type(exc).__name__, exc)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-ErrorCode = Literal["UNAUTHENTICATED", "FORBIDDEN", "BAD_USER_INPUT", "RATE_LIMITED"]
+ErrorCode = Literal[
+    "UNAUTHENTICATED", "FORBIDDEN", "BAD_USER_INPUT", "RATE_LIMITED", "SERVICE_UNAVAILABLE"
+]
 
 
 class AuthError(Exception):
@@ -56,6 +58,27 @@ class RateLimited(AuthError):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+    @property
+    def extensions(self) -> dict[str, object]:
+        return {"code": self.code, "retryAfter": self.retry_after}
+
+
+class SessionsUnavailable(AuthError):
+    """Redis, which holds sessions and sign-in nonces, cannot be reached. Statistics are
+    still served (anonymously, and to API tokens); sign-in and sessions are back as
+    soon as Redis is."""
+
+    code = "SERVICE_UNAVAILABLE"
+    status = 503
+    retry_after = 5
+
+    def __init__(self, doing: str) -> None:
+        super().__init__(
+            f"{doing} is not possible right now: the session store (Redis) cannot be"
+            f" reached; public statistics and API tokens still work; retry in"
+            f" {self.retry_after} s"
+        )
 
     @property
     def extensions(self) -> dict[str, object]:

@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from api.services import Services
-from auth.errors import AuthError, Unauthenticated
+from auth.errors import AuthError, SessionsUnavailable, Unauthenticated
 from auth.identity import STALE_COOKIE_KEY, identify
 from auth.sessions import COOKIE_NAME, clear_session_cookie
 
@@ -60,9 +60,10 @@ class AuthGate:
         try:
             await identify(connection, services)
         except AuthError as exc:
-            await self._refuse(
-                scope, receive, send, error_response(exc.message, exc.code, exc.status)
-            )
+            response = error_response(exc.message, exc.code, exc.status)
+            if isinstance(exc, SessionsUnavailable):
+                response.headers["Retry-After"] = str(exc.retry_after)
+            await self._refuse(scope, receive, send, response)
             return
         except (
             OSError,
