@@ -30,3 +30,5 @@ settings.register_profile(
     ],
 )
 settings.load_profile("lpm-fuzz")
+
+from tests.stats_fixtures import fresh_process_state  # noqa: E402, F401 - per-test ticks
