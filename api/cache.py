@@ -108,6 +108,8 @@ class ResponseCache:
                 await pipe.execute()
         except REDIS_AWAY as exc:
             self._outage.failed(exc)
+        else:
+            self._outage.succeeded()
 
     def leader(self, tick: datetime, key: str) -> asyncio.Future[Cached | None] | None:
         """Single flight: None when the caller should compute (and later ``settle``),
