@@ -17,6 +17,7 @@ from api.core.errors import RateLimited
 from api.core.metrics import SIGN_IN_NONCES
 from api.core.ratelimit import Script
 from api.core.services import Services
+from auth.session_store import session_store
 
 # Also the longest a signed message may wait between its Issued At and its use.
 NONCE_TTL = timedelta(minutes=10)
@@ -99,7 +100,9 @@ async def issue_nonce(services: Services, client: str | None = None) -> Challeng
     while True:
         nonce = siwe.generate_nonce()
         keys = [_key(services, nonce), _pending_key(services), *bucket]
-        status, wait = (int(v) for v in await _ISSUE(services.redis, keys, [nonce, *limits]))
+        with session_store("issuing a sign-in nonce"):
+            answer = await _ISSUE(services.redis, keys, [nonce, *limits])
+        status, wait = (int(v) for v in answer)
         if status != _TAKEN:
             break
     if status == _CLIENT_LIMIT:
@@ -128,13 +131,15 @@ async def issue_nonce(services: Services, client: str | None = None) -> Challeng
 
 async def nonce_pending(services: Services, nonce: str) -> bool:
     """True when ``nonce`` was issued, has not expired and has not been used."""
-    return bool(await services.redis.exists(_key(services, nonce)))
+    with session_store("signing in"):
+        return bool(await services.redis.exists(_key(services, nonce)))
 
 
 async def consume_nonce(services: Services, nonce: str) -> bool:
     """Use ``nonce`` up; True for exactly one caller even when many race for it."""
-    async with services.redis.pipeline(transaction=True) as pipe:
-        pipe.delete(_key(services, nonce))
-        pipe.zrem(_pending_key(services), nonce)  # a used nonce no longer counts
-        deleted, _ = await pipe.execute()
+    with session_store("signing in"):
+        async with services.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(_key(services, nonce))
+            pipe.zrem(_pending_key(services), nonce)  # a used nonce no longer counts
+            deleted, _ = await pipe.execute()
     return deleted == 1

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from api.core.services import Services
 from api.core.settings import Settings
 from auth.revocations import announce, session_credential
+from auth.session_store import session_store
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,8 @@ def _key(services: Services, sid: str) -> str:
 async def create_session(services: Services, address: str) -> Session:
     ttl = services.settings.session_ttl_seconds
     token = SESSION_PREFIX + secrets.token_urlsafe(32)
-    await services.redis.set(_key(services, session_id(token)), address.encode(), ex=ttl)
+    with session_store("signing in"):
+        await services.redis.set(_key(services, session_id(token)), address.encode(), ex=ttl)
     expires_at = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=ttl)
     return Session(token=token, address=address, expires_at=expires_at)
 
@@ -57,14 +59,16 @@ async def session_address(services: Services, token: str) -> str | None:
     """The address signed in with ``token``; None once the session ended or expired."""
     if not is_session_token(token):
         return None
-    value = await services.redis.get(_key(services, session_id(token)))
+    with session_store("using a session"):
+        value = await services.redis.get(_key(services, session_id(token)))
     return value.decode() if value is not None else None
 
 
 async def session_seconds_left(services: Services, sid: str) -> float | None:
     """How long the session whose ``session_id`` is ``sid`` has left; None once it
     ended or expired (one Redis round trip)."""
-    milliseconds = await services.redis.pttl(_key(services, sid))
+    with session_store("using a session"):
+        milliseconds = await services.redis.pttl(_key(services, sid))
     if milliseconds == -2:  # no such key
         return None
     return milliseconds / 1000 if milliseconds >= 0 else float("inf")
@@ -74,7 +78,8 @@ async def end_session(services: Services, sid: str) -> bool:
     """End the session whose ``session_id`` is ``sid``; True if it was still open.
 
     Subscriptions opened with it, on any process, are told (``auth.revocations``)."""
-    ended = await services.redis.delete(_key(services, sid)) == 1
+    with session_store("signing out"):
+        ended = await services.redis.delete(_key(services, sid)) == 1
     if ended:
         try:
             await announce(services.db, session_credential(sid))

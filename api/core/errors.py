@@ -77,3 +77,23 @@ class ServiceUnavailable(ServiceError):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message, headers={"Retry-After": str(retry_after)})
         self.retry_after = retry_after
+
+    @property
+    def extensions(self) -> dict[str, object]:
+        return {"code": self.code, "retryAfter": self.retry_after}
+
+
+class SessionsUnavailable(ServiceUnavailable):
+    """Redis, which holds sessions and sign-in nonces, cannot be reached. Statistics are
+    still served (anonymously, and to API tokens); sign-in and sessions are back as
+    soon as Redis is."""
+
+    RETRY_AFTER: ClassVar[int] = 5
+
+    def __init__(self, doing: str) -> None:
+        super().__init__(
+            f"{doing} is not possible right now: the session store (Redis) cannot be"
+            f" reached; public statistics and API tokens still work; retry in"
+            f" {self.RETRY_AFTER} s",
+            self.RETRY_AFTER,
+        )

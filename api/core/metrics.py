@@ -47,6 +47,12 @@ SIGN_IN_NONCES = Counter(
     ["outcome"],
 )
 GRAPHQL_CACHE = Counter("lpm_graphql_cache", "GraphQL response cache lookups", ["result"])
+REDIS_FALLBACKS = Counter(
+    "lpm_redis_fallbacks",
+    "Operations done without Redis while it was away, by use: ingest_limits (limited per"
+    " process), response_cache (answered without the shared cache)",
+    ["use"],
+)
 
 
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"

@@ -3,23 +3,23 @@ Redis (docs/statistics.md, "Caching").
 
 Only callers that ``identify`` as ANONYMOUS are cached: a signed-in caller's answer is
 never stored, so it can never be served to someone else.
+
+While Redis is away each process keeps only its own dictionary (``api.core.outage``: no
+connection attempt per request, one log line per outage); every miss is answered from
+PostgreSQL.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import logging
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 
-import redis.exceptions
-
-from api.core.metrics import GRAPHQL_CACHE
+from api.core.metrics import GRAPHQL_CACHE, REDIS_FALLBACKS
+from api.core.outage import REDIS_AWAY, Outage
 from api.core.services import Services
-
-log = logging.getLogger(__name__)
 
 # Requests and responses beyond these sizes are answered but not cached.
 MAX_REQUEST_BYTES = 64 * 1024
@@ -47,6 +47,7 @@ class ResponseCache:
         self._tick: datetime | None = None
         self._local: OrderedDict[str, Cached] = OrderedDict()
         self._inflight: dict[str, asyncio.Future[Cached | None]] = {}
+        self._outage = Outage("Redis (response cache)", "caching in each process only")
 
     def _roll(self, tick: datetime) -> None:
         if tick != self._tick:
@@ -63,11 +64,18 @@ class ResponseCache:
         if found is not None:
             GRAPHQL_CACHE.labels("hit").inc()
             return found
+        if self._outage.skip():
+            REDIS_FALLBACKS.labels("response_cache").inc()
+            GRAPHQL_CACHE.labels("miss").inc()
+            return None
         try:
             raw = await services.redis.hgetall(self._redis_key(services, tick, key))
-        except (OSError, redis.exceptions.RedisError) as exc:
-            log.warning("response cache unavailable: %s", exc)
+        except REDIS_AWAY as exc:
+            self._outage.failed(exc)
+            REDIS_FALLBACKS.labels("response_cache").inc()
+            GRAPHQL_CACHE.labels("miss").inc()
             return None
+        self._outage.succeeded()
         if raw:
             found = Cached(raw[b"body"], raw[b"type"])
             self._remember(key, found)
@@ -84,14 +92,18 @@ class ResponseCache:
     async def put(self, services: Services, tick: datetime, key: str, cached: Cached) -> None:
         self._roll(tick)
         self._remember(key, cached)
+        if self._outage.skip():
+            return
         redis_key = self._redis_key(services, tick, key)
         try:
             async with services.redis.pipeline(transaction=True) as pipe:
                 pipe.hset(redis_key, mapping={"body": cached.body, "type": cached.content_type})
                 pipe.expire(redis_key, REDIS_TTL_SECONDS)
                 await pipe.execute()
-        except (OSError, redis.exceptions.RedisError) as exc:
-            log.warning("response cache unavailable: %s", exc)
+        except REDIS_AWAY as exc:
+            self._outage.failed(exc)
+        else:
+            self._outage.succeeded()
 
     def leader(self, tick: datetime, key: str) -> asyncio.Future[Cached | None] | None:
         """Single flight: None when the caller should compute (and later ``settle``),

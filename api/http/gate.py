@@ -26,7 +26,10 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from api.core.errors import ServiceError, ServiceUnavailable
+from api.core.errors import (
+    ServiceError,
+    ServiceUnavailable,
+)
 from api.core.services import Services
 from api.http.errors import error_response
 from api.http.media import CONTENT_TYPE as GRAPHQL_RESPONSE_CONTENT_TYPE

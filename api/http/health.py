@@ -1,4 +1,9 @@
-"""Liveness and readiness endpoints for load balancers and orchestration."""
+"""Liveness and readiness endpoints for load balancers and orchestration.
+
+Ready means "can store what orchestrators send and answer statistics": PostgreSQL is
+needed, Redis is not (docs/architecture.md, "Without Redis"). With Redis down
+``/readyz`` still answers 200, saying ``degraded``, so a load balancer keeps sending
+ingest and queries while sign-in is refused."""
 
 from __future__ import annotations
 
@@ -37,5 +42,11 @@ async def readyz(request: Request) -> JSONResponse:
     postgres, redis = await asyncio.gather(_postgres_ok(services), _redis_ok(services))
     checks = {"postgres": "ok" if postgres else "down", "redis": "ok" if redis else "down"}
     down = [name for name, state in checks.items() if state != "ok"]
-    body = {"status": "ready" if not down else f"unavailable: {', '.join(down)} down", **checks}
-    return JSONResponse(body, status_code=503 if down else 200)
+    if not down:
+        status = "ready"
+    elif postgres:
+        status = "degraded: redis down (no sign-in or sessions; limits per process)"
+    else:
+        status = f"unavailable: {', '.join(down)} down"
+    body = {"status": status, **checks}
+    return JSONResponse(body, status_code=200 if postgres else 503)

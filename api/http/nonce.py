@@ -19,7 +19,7 @@ import redis.exceptions
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from api.core.errors import RateLimited, ServiceUnavailable
+from api.core.errors import RateLimited, ServiceUnavailable, SessionsUnavailable
 from api.core.ratelimit import client_key
 from api.core.services import Services
 from api.http.errors import error_response
@@ -41,7 +41,7 @@ async def nonce_endpoint(request: Request) -> JSONResponse:
     services: Services = request.app.state.services
     try:
         challenge = await issue_nonce(services, client_key(services.secret, request))
-    except RateLimited as exc:
+    except (RateLimited, SessionsUnavailable) as exc:
         return error_response(exc)
     except (OSError, redis.exceptions.RedisError) as exc:
         log.warning("cannot issue a nonce: %s: %s", type(exc).__name__, exc)

@@ -9,14 +9,21 @@ One Lua script admits or refuses a whole request atomically:
   ``REPORT_EVERY_SECONDS``, so a steady request costs one small script call.
 
 A refused request consumes nothing. The bucket is the shared one of ``api.core.ratelimit``.
+
+While Redis is away the same limits are kept per process (``api.ingest.local_limits``):
+ingest keeps storing, and each process admits at most the configured rate.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
+from api.core.metrics import REDIS_FALLBACKS
+from api.core.outage import REDIS_AWAY, Outage
 from api.core.ratelimit import Refusal, Script
 from api.core.services import Services
+from api.ingest.local_limits import LocalLimits
 
 __all__ = ["Limiter", "Refusal"]
 
@@ -60,6 +67,10 @@ class Limiter:
     """Admits requests against one deployment's limits (see module docstring). A
     ``Refusal``'s reason is ``rate_limit`` or ``series_limit``."""
 
+    def __init__(self) -> None:
+        self._local = LocalLimits()
+        self._outage = Outage("Redis (ingest limits)", "limiting ingest in each process")
+
     async def admit(
         self, services: Services, orchestrator: str, samples: int, series: Sequence[bytes]
     ) -> Refusal | None:
@@ -67,22 +78,34 @@ class Limiter:
         the digests of series due a report (seen first or long ago by this process)."""
         settings = services.settings
         rate = settings.ingest_samples_per_second
-        status, detail = await _ADMIT(
-            services.redis,
-            [
-                services.key("ingest", "rate", orchestrator),
-                services.key("ingest", "series", orchestrator),
-            ],
-            [
-                rate,
-                rate * BURST_SECONDS,
-                samples,
-                ACTIVE_WINDOW_SECONDS,
+        limits = (rate, rate * BURST_SECONDS, samples, ACTIVE_WINDOW_SECONDS)
+        answer = None
+        if not self._outage.skip():
+            try:
+                answer = await _ADMIT(
+                    services.redis,
+                    [
+                        services.key("ingest", "rate", orchestrator),
+                        services.key("ingest", "series", orchestrator),
+                    ],
+                    [*limits, settings.ingest_max_series, *series],
+                )
+            except REDIS_AWAY as exc:
+                self._outage.failed(exc)
+            else:
+                if self._outage.down:
+                    self._outage.succeeded()
+                    self._local.clear()
+        if answer is None:
+            REDIS_FALLBACKS.labels("ingest_limits").inc()
+            answer = self._local.admit(
+                orchestrator,
+                time.monotonic(),
+                *limits,
                 settings.ingest_max_series,
-                *series,
-            ],
-        )
-        status = int(status)
+                series,
+            )
+        status, detail = int(answer[0]), answer[1]
         if status == 0:
             return None
         if status == 1:

@@ -9,6 +9,10 @@ clock.
 
 The tick is also stored under ``<prefix>rollups:latest``, so a process that starts
 between two ticks knows the current one.
+
+While Redis is away a process cannot hear the ticks: it follows the clock instead (the
+rollup runs on regardless, and publishes the same minute a few seconds after the clock
+reaches it), and takes the published tick again once Redis is back.
 """
 
 from __future__ import annotations
@@ -81,6 +85,11 @@ class Ticks:
         self.latest = minute
         self.now()  # start moving to it
         return True
+
+    def follow_clock(self) -> None:
+        """Answer for the clock's tick until a tick is published again."""
+        self.latest = None
+        self.now()
 
     async def wait_next(self, seconds: float | None = None) -> bool:
         """Wait until requests are answered for a new tick; False after ``seconds``."""
@@ -174,21 +183,34 @@ async def publish_tick(services: Services, minute: datetime) -> None:
 async def follow_rollups(services: Services) -> None:
     """Worker: follow the rollup channel and move this process's tick along."""
     ticks = ticks_for(services)
+    lost = False
     while True:
         try:
-            await _follow(services, ticks)
+            await _follow(services, ticks, resumed=lost)
         except (OSError, redis.exceptions.RedisError) as exc:
-            log.warning("lost the rollup channel, following it again in 5 s: %s", exc)
+            if not lost:
+                log.warning(
+                    "lost the rollup channel (%s); following the clock, and the channel"
+                    " again every %.0f s",
+                    exc,
+                    RETRY_SECONDS,
+                )
+            lost = True
+            ticks.follow_clock()
             await asyncio.sleep(RETRY_SECONDS)
 
 
-async def _follow(services: Services, ticks: Ticks) -> None:
+async def _follow(services: Services, ticks: Ticks, *, resumed: bool = False) -> None:
     pubsub = services.redis.pubsub(ignore_subscribe_messages=True)
     try:
         await pubsub.subscribe(rollups_channel(services))
         stored = await services.redis.get(latest_key(services))
+        if resumed:
+            log.warning("following the rollup channel again")
         if stored is not None and (minute := parse_tick(stored)) is not None:
-            ticks.advance(minute)
+            # Back from an outage, the stored tick may be older than the clock's.
+            if not (resumed and ticks.latest is None and minute < ticks.now()):
+                ticks.advance(minute)
         async for message in pubsub.listen():
             if message.get("type") != "message":
                 continue
