@@ -62,6 +62,18 @@ SIGN_IN_NONCES = Counter(
     ["outcome"],
 )
 GRAPHQL_CACHE = Counter("lpm_graphql_cache", "GraphQL response cache lookups", ["result"])
+CHAIN_SYNC_LAG = Gauge(
+    "lpm_chain_sync_lag_seconds",
+    "Seconds since the chain sync last reached the subgraph's head (chain data is"
+    " complete up to then), as the sync leader last saw",
+    multiprocess_mode="mostrecent",
+)
+CHAIN_SYNC_FAILURES = Counter(
+    "lpm_chain_sync_failures", "Chain syncs that failed (subgraph unreachable or malformed)"
+)
+CHAIN_REDEMPTIONS = Counter(
+    "lpm_chain_redemptions_synced", "Winning-ticket redemptions fetched from the subgraph"
+)
 
 
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"

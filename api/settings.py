@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     chain_id: int = Field(default=42161, gt=0)
     eth_rpc_url: str | None = None
     subgraph_url: str | None = None
+    subgraph_sync_seconds: int = Field(default=900, ge=10)
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
     public_h3_res: int = Field(default=3, ge=0, le=15)
     public_min_orchestrators: int = Field(default=3, ge=1)
