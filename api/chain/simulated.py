@@ -33,7 +33,7 @@ type Transcoder { id: ID! serviceURI: String active: Boolean! totalStake: BigDec
 type Broadcaster { id: ID! }
 type WinningTicketRedeemedEvent { id: ID! timestamp: Int! faceValue: BigDecimal!
   winProb: BigInt! recipient: Transcoder! sender: Broadcaster! }
-input Transcoder_filter { id: ID id_gt: ID active: Boolean }
+input Transcoder_filter { id: ID id_gt: String active: Boolean }
 input WinningTicketRedeemedEvent_filter { id_gt: ID timestamp: Int timestamp_gt: Int
   timestamp_gte: Int timestamp_lt: Int recipient: String }
 type Query {
@@ -44,6 +44,8 @@ type Query {
       orderDirection: OrderDirection): [WinningTicketRedeemedEvent!]!
 }
 """
+# Transcoder_filter.id_gt takes a String: api.registry sends its cursor as one, and
+# graph-node does not hold variables to the ID type.
 _SCHEMA = build_schema(SDL)
 _WIN_PROB_SCALE = 2**256 - 1
 

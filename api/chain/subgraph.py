@@ -23,7 +23,7 @@ _WIN_PROB_SCALE = Decimal(2**256 - 1)
 
 _FIELDS = "id timestamp faceValue winProb recipient { id } sender { id }"
 DRAIN_QUERY = f"""
-query Drain($first: Int!, $ts: Int!, $after: String!) {{
+query Drain($first: Int!, $ts: Int!, $after: ID!) {{
   winningTicketRedeemedEvents(first: $first, orderBy: id, orderDirection: asc,
                               where: {{timestamp: $ts, id_gt: $after}}) {{ {_FIELDS} }}
 }}

@@ -137,8 +137,10 @@ async def sync_redemptions(
                 CHAIN_REDEMPTIONS.inc(fetched)
                 return SyncResult(fetched, stored, pages, True)
             # Events before the page's last timestamp are complete; that one may
-            # continue on the next page, so it is drained by id from the start.
-            ts, after, draining = page[-1].timestamp, "", True
+            # continue beyond a full page, so it is then drained by id from the start.
+            ts = page[-1].timestamp
+            draining = len(page) == subgraph.page_size
+            after = "" if draining else max(r.id for r in page if r.timestamp == ts)
         fetched += len(page)
         stored += await _store(pool, secret, page, (ts, after))
     CHAIN_REDEMPTIONS.inc(fetched)
@@ -182,8 +184,10 @@ async def sync_once(services: Services, url: str) -> SyncResult:
             result = await sync_redemptions(services.db, SubgraphClient(url, http), services.secret)
         except (SubgraphError, RegistryError) as exc:
             CHAIN_SYNC_FAILURES.inc()
-            await record_failure(services.db, str(exc))
-            raise
+            # The URL may carry The Graph's gateway key: keep it out of logs and rows.
+            message = str(exc).replace(url, SubgraphClient(url, http).where)
+            await record_failure(services.db, message)
+            raise SubgraphError(message) from None
     await export_lag(services.db)
     return result
 
