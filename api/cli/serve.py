@@ -78,9 +78,21 @@ def run(args: argparse.Namespace) -> int:
         workers = None
         if args.demo:
             options = DemoOptions(backfill_seconds=DEFAULT_BACKFILL_SECONDS)
+            chain_port = None
+            if settings.subgraph_url is None:
+                # The demo's simulated subgraph (DESIGN §9), synced like a real one.
+                chain_port = _free_port()
+                settings = settings.model_copy(
+                    update={
+                        "subgraph_url": f"http://127.0.0.1:{chain_port}/",
+                        "subgraph_sync_seconds": min(
+                            settings.subgraph_sync_seconds, DEMO_SYNC_SECONDS
+                        ),
+                    }
+                )
             workers = [
                 *default_workers(settings),
-                demo_worker(loopback_url(args.host, args.port), options),
+                demo_worker(loopback_url(args.host, args.port), options, chain_port),
             ]
         options = {
             "host": args.host,
@@ -105,6 +117,17 @@ def run(args: argparse.Namespace) -> int:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
     return 0
+
+
+DEMO_SYNC_SECONDS = 60
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def _serve_processes(settings: Settings, count: int, options: dict[str, Any]) -> None:
