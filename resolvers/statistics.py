@@ -12,10 +12,13 @@ from resolvers.origins import OriginsQuery
 from resolvers.policy import AccessQuery
 from resolvers.series import SeriesQuery
 from resolvers.stats import StatsQuery
+from resolvers.transparency import TransparencyQuery
 
 
 @strawberry.type
-class StatisticsQuery(StatsQuery, SeriesQuery, OriginsQuery, OrchestratorQuery, AccessQuery):
+class StatisticsQuery(
+    StatsQuery, SeriesQuery, OriginsQuery, OrchestratorQuery, AccessQuery, TransparencyQuery
+):
     pass
 
 
