@@ -5,6 +5,7 @@ by the public, by the orchestrators themselves and by other orchestrators."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -17,7 +18,7 @@ from auth.precision import significant
 from auth.sessions import create_session
 from tests.chain_scenario import BY_LETTER, ORCHS, chain_for, load, true_hour
 from tests.conftest import serving
-from tests.stats_fixtures import TICK, graphql, pin
+from tests.stats_fixtures import TICK, forget_process_state, graphql, pin
 
 ESTIMATE = """
   estimate { avgStreams { value low high } pixelsPerSecond { value low high }
@@ -155,8 +156,6 @@ async def test_a_withheld_region_withholds_its_estimate(
         "DELETE FROM nodes WHERE orchestrator = ANY ($1::text[])",
         [BY_LETTER["T4"].address, BY_LETTER["S"].address],
     )
-    from tests.stats_fixtures import forget_process_state
-
     forget_process_state()
     await pin(services)
     async with httpx.AsyncClient(base_url=quiet_url, timeout=30) as anonymous:
@@ -193,3 +192,23 @@ async def test_without_chain_data_figures_say_why_and_nothing_else_changes(
             true_hour([BY_LETTER["T1"]])["avgStreams"]
         )
         assert "no chain data" in own["orchestrator"]["verification"]["reason"]
+
+
+async def test_a_thin_basis_or_stale_chain_gives_no_estimate(
+    services: Services, quiet_url: str, synced: None
+) -> None:
+    # Only T5 and S are left as a basis (I is INCONSISTENT): fewer than 3.
+    gone = [BY_LETTER[x].address for x in ("T1", "T2", "T3", "T4")]
+    await services.db.execute("DELETE FROM nodes WHERE orchestrator = ANY ($1::text[])", gone)
+    forget_process_state()
+    await pin(services)
+    async with await _as(services, quiet_url, "T5") as t5:
+        e = (await graphql(t5, NETWORK))["network"]["estimate"]
+        assert e["avgStreams"] is None and "too thin a basis" in e["reason"]
+    # Chain data last complete two days before the tick: stale.
+    await services.db.execute("UPDATE chain_sync SET synced_at = $1", TICK - timedelta(days=2))
+    forget_process_state()
+    await pin(services)
+    async with await _as(services, quiet_url, "T5") as t5:
+        e = (await graphql(t5, NETWORK))["network"]["estimate"]
+        assert e["avgStreams"] is None and "stale" in e["reason"]
