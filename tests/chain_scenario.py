@@ -8,7 +8,9 @@ three times over); non-reporting ones (N1, N2) only earn fees, so the estimates 
 checked against their true figures.
 
 * T1, T2, T3 (Frankfurt), T4, T5 (New York): truthful; value_redeemed equals the
-  chain, ticket_value_recv within 2 % of it.
+  chain, ticket_value_recv within 2 % of it. The registry places T3 in New York
+  (GeoIP of its service URI): it reports from Frankfurt, so it must not be inferred
+  in New York as well.
 * I (Frankfurt): inflates every reported figure x3, its tickets included.
 * S (New York): truthful but only 2 winning tickets on chain (thin data).
 * N1 (Frankfurt), N2 (New York): known (registry, active), not reporting.
@@ -36,6 +38,7 @@ class Orch:
     reports: bool = True
     inflate: float = 1.0
     ev_error: float = 0.0  # relative error of the reported expected value
+    registry_place: str | None = None  # where the registry places it, if not ``place``
     streams_per_mil_pixel: float = 0.004
     seconds_per_mil_pixel: float = 0.05
 
@@ -54,7 +57,7 @@ class Orch:
 ORCHS = [
     Orch("T1", "FRA", 60, 900_000, ev_error=0.01),
     Orch("T2", "FRA", 40, 1_000_000, ev_error=-0.015),
-    Orch("T3", "FRA", 80, 1_150_000),
+    Orch("T3", "FRA", 80, 1_150_000, registry_place="NYC"),
     Orch("T4", "NYC", 50, 950_000, ev_error=0.005),
     Orch("T5", "NYC", 70, 1_100_000),
     Orch("I", "FRA", 45, 1_000_000, inflate=3.0),
@@ -87,7 +90,8 @@ async def load(db: Db, tick: datetime) -> None:
     places = {name: await add_place(db, *spot) for name, spot in PLACES.items()}
     end = tick + timedelta(minutes=1) - timedelta(minutes=30)  # verification's end
     for o in ORCHS:
-        await add_orchestrator(db, o.address, stake=100, location=places[o.place])
+        registered = places[o.registry_place or o.place]
+        await add_orchestrator(db, o.address, stake=100, location=registered)
         if not o.reports:
             continue
         node = await add_node(db, o.address, f"{o.letter.lower()}-1", location=places[o.place])

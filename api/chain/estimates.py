@@ -33,7 +33,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from api.chain.onchain import Db, redeemed, sync_state, unavailable_reason
-from api.chain.verification import Status, verify_all
+from api.chain.verification import Status
 from api.stats.figures import Figures, code_of
 from api.stats.load import Usage
 from api.stats.places import Grouping
@@ -63,11 +63,10 @@ class ChainBasis:
     end: datetime | None
 
 
-async def load_basis(db: Db, tick: datetime) -> ChainBasis:
+async def load_basis(db: Db, tick: datetime, statuses: dict[str, Status]) -> ChainBasis:
+    """``statuses``: the verification status of each reporting orchestrator."""
     sync = await sync_state(db)
     reason = unavailable_reason(sync)
-    verifications, _ = await verify_all(db, tick)
-    statuses = {a: v.status for a, v in verifications.items()}
     if reason is not None:
         return ChainBasis(reason, {}, statuses, None)
     end = min(tick + timedelta(minutes=1), sync.synced_at)  # type: ignore[type-var]
@@ -163,7 +162,7 @@ def estimate_all(
     for code, f in figures.items():
         known = f.known | f.reporting
         region_fees = shares.get(code, 0.0) + sum(
-            chain.fees.get(a, 0.0) for a in f.known - f.reporting
+            chain.fees.get(a, 0.0) for a in f.known - usage.keys()
         )
         if by.level is None:  # the network: every fee on chain
             region_fees = sum(chain.fees.values())
@@ -177,10 +176,12 @@ def estimate_all(
                 fee_share=fee_share,
             )
             continue
+        # Inferred: orchestrators reporting nowhere in the window (one reporting
+        # elsewhere than its registry place has its work counted there already).
         if by.level is None:
-            others = [a for a, fee in chain.fees.items() if a not in f.reporting and fee > 0]
+            others = [a for a, fee in chain.fees.items() if a not in usage and fee > 0]
         else:
-            others = [a for a in known - f.reporting if chain.fees.get(a, 0) > 0]
+            others = [a for a in known - usage.keys() if chain.fees.get(a, 0) > 0]
         out[code] = _estimate(model, f, sorted(others), chain, (window, by, code, snap.tick))
         out[code].fee_share = fee_share
     return out

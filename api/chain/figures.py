@@ -3,8 +3,10 @@ requests like the statistics themselves (``api.stats.snapshot``)."""
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections import Counter
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from api.chain.estimates import ChainBasis, RegionEstimate, estimate_all, load_basis
 from api.chain.verification import Status, Verification, verify_all
@@ -14,12 +16,31 @@ from api.stats.snapshot import figures, snapshot
 from api.stats.ticks import ticks_for
 from api.stats.windows import Window
 
+# Verification reads 30 days of minute rollups; a verdict over 30 days barely moves
+# in a few minutes, so it is recomputed per REFRESH, not per tick.
+REFRESH = timedelta(minutes=10)
+_KEPT = 4
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+# Per process clock (``Ticks``), so its lifetime and deployment are those of the clock.
+_RECENT: weakref.WeakKeyDictionary[object, dict[datetime, asyncio.Future]] = (
+    weakref.WeakKeyDictionary()
+)
+
 
 async def verifications(services: Services, tick: datetime) -> dict[str, Verification]:
-    async def produce(t: datetime) -> dict[str, Verification]:
-        return (await verify_all(services.db, t))[0]
+    bucket = _EPOCH + (tick - _EPOCH) // REFRESH * REFRESH
+    recent = _RECENT.setdefault(ticks_for(services), {})
+    future = recent.get(bucket)
+    if future is None or (future.done() and future.exception() is not None):
+        future = asyncio.ensure_future(_verify(services, bucket))
+        recent[bucket] = future
+        while len(recent) > _KEPT:
+            del recent[next(iter(recent))]
+    return await asyncio.shield(future)
 
-    return await ticks_for(services).memo(tick, ("chain", "verifications"), produce)
+
+async def _verify(services: Services, bucket: datetime) -> dict[str, Verification]:
+    return (await verify_all(services.db, bucket))[0]
 
 
 async def verification_counts(services: Services, tick: datetime) -> Counter[Status]:
@@ -27,9 +48,11 @@ async def verification_counts(services: Services, tick: datetime) -> Counter[Sta
 
 
 async def chain_basis(services: Services, tick: datetime) -> ChainBasis:
-    return await ticks_for(services).memo(
-        tick, ("chain", "basis"), lambda t: load_basis(services.db, t)
-    )
+    async def produce(t: datetime) -> ChainBasis:
+        statuses = {a: v.status for a, v in (await verifications(services, t)).items()}
+        return await load_basis(services.db, t, statuses)
+
+    return await ticks_for(services).memo(tick, ("chain", "basis"), produce)
 
 
 async def estimates(
