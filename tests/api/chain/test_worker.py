@@ -55,12 +55,11 @@ async def test_the_worker_syncs_and_reports_on_metrics(
     async with running_server(configured, workers=[chain_worker]) as base:
 
         async def synced() -> bool:
-            n = await services.db.fetchval("SELECT count(*) FROM chain_redemptions")
-            return n == 30
+            return (await state(services.db)).synced_at is not None
 
         await _until(synced)
+        assert await services.db.fetchval("SELECT count(*) FROM chain_redemptions") == 30
         assert await services.db.fetchval("SELECT count(*) FROM orchestrators") == 1
-        assert (await state(services.db)).synced_at is not None
         async with httpx.AsyncClient(base_url=base, timeout=30) as http:
             metrics = (await http.get("/metrics")).text
     assert "lpm_chain_sync_lag_seconds" in metrics
