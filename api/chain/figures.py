@@ -9,6 +9,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from api.chain.estimates import ChainBasis, RegionEstimate, estimate_all, load_basis
+from api.chain.onchain import sync_state
 from api.chain.verification import Status, Verification, verify_all
 from api.services import Services
 from api.stats.places import Grouping
@@ -22,18 +23,20 @@ REFRESH = timedelta(minutes=10)
 _KEPT = 4
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 # Per process clock (``Ticks``), so its lifetime and deployment are those of the clock.
-_RECENT: weakref.WeakKeyDictionary[object, dict[datetime, asyncio.Future]] = (
+_RECENT: weakref.WeakKeyDictionary[object, dict[tuple, asyncio.Future]] = (
     weakref.WeakKeyDictionary()
 )
 
 
 async def verifications(services: Services, tick: datetime) -> dict[str, Verification]:
     bucket = _EPOCH + (tick - _EPOCH) // REFRESH * REFRESH
+    # A sync that reached the subgraph's head changes what is known at once.
+    key = (bucket, (await sync_state(services.db)).synced_at)
     recent = _RECENT.setdefault(ticks_for(services), {})
-    future = recent.get(bucket)
+    future = recent.get(key)
     if future is None or (future.done() and future.exception() is not None):
         future = asyncio.ensure_future(_verify(services, bucket))
-        recent[bucket] = future
+        recent[key] = future
         while len(recent) > _KEPT:
             del recent[next(iter(recent))]
     return await asyncio.shield(future)

@@ -14,7 +14,7 @@ from tests.conftest import free_port
 
 # A bound so a broken build fails instead of hanging; the demo gets there in about
 # half a minute on a laptop (most of it the six-hour backfill).
-PATIENCE_SECONDS = 300
+PATIENCE_SECONDS = 240
 
 FIGURES = """currentStreams avgStreams maxStreams capacity broadcasters pixelsPerSecond
     transcodedMinutes precision coverage { reportingOrchestrators knownOrchestrators }"""
