@@ -61,7 +61,8 @@ log = logging.getLogger(__name__)
 MAX_TOKENS = 2000
 MAX_DEPTH = 10
 MAX_ALIASES = 20
-MAX_COST = 100_000
+# Room for every field of every region (2,000 x ~65 fields with the §9 estimates).
+MAX_COST = 150_000
 TOO_COMPLEX = "QUERY_TOO_COMPLEX"
 CACHED_DOCUMENTS = 256
 

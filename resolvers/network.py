@@ -17,6 +17,7 @@ from api.stats.figures import Figures
 from api.stats.snapshot import Withheld, figures, withheld
 from api.stats.ticks import ticks_for
 from api.stats.windows import Window as WindowValue
+from resolvers.chain import attach
 from resolvers.context import Context
 from resolvers.fields import precise_resolver
 from resolvers.stats_types import NetworkStats, RegionLevel, RegionStats, Window
@@ -58,7 +59,9 @@ async def network_stats(context: Context, window: WindowValue) -> NetworkStats:
         return await _exact(context, ("network", window), lambda t: _network(services, t, window))
     by_code = await figures(services, tick, window, NETWORK)
     groups = _groups(await _withheld(context, tick), window, NETWORK, "")
-    return NetworkStats.of(by_code[""], tick, view, groups)
+    stats = NetworkStats.of(by_code[""], tick, view, groups)
+    await attach(services, tick, window, NETWORK, [stats])
+    return stats
 
 
 # Exact objects are the same for every precise caller and never rewritten (``coarsen``
@@ -72,17 +75,21 @@ async def _exact(context: Context, key: Hashable, build: Callable[[datetime], Aw
 
 async def _network(services: Services, tick: datetime, window: WindowValue) -> NetworkStats:
     by_code = await figures(services, tick, window, NETWORK)
-    return NetworkStats.of(by_code[""], tick, _EXACT, frozenset())
+    stats = NetworkStats.of(by_code[""], tick, _EXACT, frozenset())
+    await attach(services, tick, window, NETWORK, [stats])
+    return stats
 
 
 async def _regions(
     services: Services, tick: datetime, window: WindowValue, by: Grouping
 ) -> list[RegionStats]:
     by_code = await figures(services, tick, window, by)
-    return [
+    stats = [
         RegionStats.of(by_code[code], tick, _EXACT, frozenset())
         for code in sorted(by_code)[:MAX_REGIONS]
     ]
+    await attach(services, tick, window, by, stats)
+    return stats
 
 
 @strawberry.type
@@ -126,10 +133,12 @@ class StatsQuery:
             )
         by_code = await figures(services, tick, window, by)
         hidden = await _withheld(context, tick)
-        return [
+        stats = [
             RegionStats.of(by_code[code], tick, view, _groups(hidden, window, by, code))
             for code in sorted(by_code)[:MAX_REGIONS]
         ]
+        await attach(services, tick, window, by, stats)
+        return stats
 
     @precise_resolver(
         Rule.OBJECT,
@@ -165,4 +174,6 @@ class StatsQuery:
         by_code = await figures(context.services, tick, window, by)
         f = by_code.get(canonical) or Figures(by=by, code=canonical, window=window)
         groups = _groups(await _withheld(context, tick), window, by, canonical)
-        return RegionStats.of(f, tick, view, groups)
+        stats = RegionStats.of(f, tick, view, groups)
+        await attach(context.services, tick, window, by, [stats])
+        return stats

@@ -16,6 +16,7 @@ from api.disclosure.precision import Rule
 from api.stats.nodes import NodeFigures, node_figures
 from api.stats.snapshot import snapshot
 from api.stats.windows import Window as WindowValue
+from resolvers.chain import Verification, verification_of
 from resolvers.context import Context
 from resolvers.fields import precise_field, precise_resolver
 from resolvers.stats_types import Location, Precision, Window
@@ -59,19 +60,31 @@ class OrchestratorStats:
     address: str = precise_field(Rule.EXACT, description="Its address, lower-case.")
     as_of: datetime = precise_field(Rule.EXACT, description="The newest minute included.")
     window: Window = precise_field(Rule.EXACT, description="The window of the figures.")  # type: ignore[valid-type]
-    current_streams: int = precise_field(Rule.EXACT, description="Summed over its nodes.")
-    capacity: int = precise_field(Rule.EXACT, description="Summed over its nodes.")
-    avg_streams: float = precise_field(Rule.EXACT, description="Summed over its nodes.")
-    pixels_per_second: float = precise_field(Rule.EXACT, description="Summed over its nodes.")
-    transcoded_minutes: float = precise_field(Rule.EXACT, description="Summed over its nodes.")
-    segments: float = precise_field(Rule.EXACT, description="Summed over its nodes.")
-    broadcasters: int = precise_field(
+    current_streams: int | None = precise_field(Rule.EXACT, description="Summed over its nodes.")
+    capacity: int | None = precise_field(Rule.EXACT, description="Summed over its nodes.")
+    avg_streams: float | None = precise_field(Rule.EXACT, description="Summed over its nodes.")
+    pixels_per_second: float | None = precise_field(
+        Rule.EXACT, description="Summed over its nodes."
+    )
+    transcoded_minutes: float | None = precise_field(
+        Rule.EXACT, description="Summed over its nodes."
+    )
+    segments: float | None = precise_field(Rule.EXACT, description="Summed over its nodes.")
+    broadcasters: int | None = precise_field(
         Rule.EXACT, description="Distinct broadcasters that paid any of its nodes."
     )
     nodes: list[NodeStats] = precise_field(
         Rule.OBJECT, description="Its nodes, by id (at most 1,000)."
     )
     precision: Precision = precise_field(Rule.LABEL, description="Always EXACT.")
+    verification: Verification | None = precise_field(
+        Rule.OBJECT,
+        description=(
+            "Its reports checked against the chain: in full for the orchestrator itself,"
+            " the status only for other orchestrators."
+        ),
+        default=None,
+    )
 
 
 def _node(f: NodeFigures, places: dict) -> NodeStats:
@@ -100,7 +113,8 @@ class OrchestratorQuery:
         description=(
             "One orchestrator's figures, node by node. Null for the public view; a"
             " signed-in orchestrator gets its own, and other orchestrators' where they"
-            " share per-node figures (setSharing), null otherwise."
+            " share per-node figures (setSharing); otherwise only their address and"
+            " verification status, the figures null."
         ),
     )
     async def orchestrator(
@@ -121,7 +135,12 @@ class OrchestratorQuery:
                 "SELECT share_per_node FROM sharing WHERE orchestrator = $1", address
             )
             if not shares:
-                return None
+                return _status_only(
+                    address,
+                    await verification_of(context.services, tick_of(context), address, own=False),
+                    tick_of(context),
+                    window,
+                )
         tick = tick_of(context)
         snap = await snapshot(context.services, tick)
         figures = await node_figures(context.services, tick, address, window)
@@ -141,4 +160,29 @@ class OrchestratorQuery:
             broadcasters=len(senders),
             nodes=[_node(f, snap.places) for f in figures[:MAX_NODES]],
             precision=Precision.EXACT,
+            verification=await verification_of(
+                context.services, tick, address, own=address == view.address
+            ),
         )
+
+
+def _status_only(
+    address: str, verification: Verification, tick: datetime, window: WindowValue
+) -> OrchestratorStats:
+    """What an orchestrator that does not share per-node figures shows the others:
+    its verification status, no figures."""
+    return OrchestratorStats(
+        address=address,
+        as_of=tick,
+        window=window,
+        current_streams=None,
+        capacity=None,
+        avg_streams=None,
+        pixels_per_second=None,
+        transcoded_minutes=None,
+        segments=None,
+        broadcasters=None,
+        nodes=[],
+        precision=Precision.EXACT,
+        verification=verification,
+    )

@@ -13,11 +13,18 @@ from resolvers.orchestrators import OrchestratorQuery
 from resolvers.origins import OriginsQuery
 from resolvers.policy import AccessQuery
 from resolvers.series import SeriesQuery
+from resolvers.transparency import TransparencyQuery
 
 
 @strawberry.type
 class StatisticsQuery(
-    StatsQuery, SeriesQuery, OriginsQuery, CoverageQuery, OrchestratorQuery, AccessQuery
+    StatsQuery,
+    SeriesQuery,
+    OriginsQuery,
+    CoverageQuery,
+    OrchestratorQuery,
+    AccessQuery,
+    TransparencyQuery,
 ):
     pass
 

@@ -18,6 +18,7 @@ from api.geo.grouping import Level, fixed_centre, region_name
 from api.stats.figures import Figures
 from api.stats.snapshot import BROADCASTERS, CURRENT, WINDOW
 from api.stats.windows import Window as WindowValue
+from resolvers.chain import Estimate, VerificationCounts
 from resolvers.fields import precise_field
 
 Window = strawberry.enum(
@@ -173,10 +174,19 @@ class Coverage:
     contributors: Contributors = precise_field(
         Rule.OBJECT, description="Per figure, how many reporting orchestrators could contribute."
     )
+    fee_share: float | None = precise_field(
+        Rule.SIGNIFICANT,
+        description=(
+            "The reporting orchestrators' share of the on-chain fees (winning tickets"
+            " redeemed) of the region's orchestrators over 30 days, 0 to 1; null without"
+            " chain data."
+        ),
+        default=None,
+    )
     withheld: strawberry.Private[bool] = False
 
     def withheld_field(self, name: str) -> bool:
-        return self.withheld and name == "stake_share"
+        return self.withheld and name in ("stake_share", "fee_share")
 
 
 _CURRENT_STREAMS = (
@@ -223,6 +233,11 @@ class Stats:
         Rule.OBJECT, description="Reporting against known orchestrators, and stake share."
     )
     precision: Precision = precise_field(Rule.LABEL, description=_PRECISION)
+    estimate: Estimate | None = precise_field(
+        Rule.OBJECT,
+        description="The whole region's figures, non-reporting orchestrators included (§9).",
+        default=None,
+    )
     withheld: strawberry.Private[frozenset[str]] = frozenset()
 
     def withheld_field(self, name: str) -> bool:
@@ -265,6 +280,15 @@ def _stats_values(f: Figures, view: View, groups: frozenset[str]) -> dict[str, o
 
 @strawberry.type(description="Figures of the whole network.")
 class NetworkStats(Stats):
+    verification: VerificationCounts | None = precise_field(
+        Rule.OBJECT,
+        description=(
+            "Reporting orchestrators by how their reports compare with the chain;"
+            " null when they could not be counted."
+        ),
+        default=None,
+    )
+
     @classmethod
     def of(cls, f: Figures, as_of: datetime, view: View, groups: frozenset[str]) -> NetworkStats:
         return cls(**_stats_values(f, view, groups), as_of=as_of)  # type: ignore[arg-type]

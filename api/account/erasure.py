@@ -37,6 +37,8 @@ async def erase_orchestrator_data(db: asyncpg.Pool, address: str) -> Erased:
             address,
         )
         await conn.execute("DELETE FROM sharing WHERE orchestrator = $1", address)
+        # Counted for the transparency page; whose data it was is not kept.
+        await conn.execute("INSERT INTO deletions_served DEFAULT VALUES")
         await conn.execute(
             "WITH gone AS (DELETE FROM ingest_batches WHERE orchestrator = $1 RETURNING id)"
             " DELETE FROM rollup_queue WHERE batch IN (SELECT id FROM gone)",

@@ -59,12 +59,31 @@ def run_sync(args: argparse.Namespace) -> int:
     except RegistryError as exc:
         raise UsageError(f"registry unchanged: {exc}") from None
 
-    async def store(services: Services) -> None:
+    async def store(services: Services) -> int:
         with terminal_progress() as progress:
             summary = await apply(services.db, transcoders, services.geolocator, progress)
         print(f"synced {_counts(summary)}")
+        return await _sync_redemptions(services, url)
 
-    with_services(store, settings)
+    return with_services(store, settings)
+
+
+async def _sync_redemptions(services: Services, url: str) -> int:
+    """Winning-ticket redemptions too (DESIGN §9); the registry is kept either way."""
+    import httpx
+
+    from api.chain.subgraph import SubgraphClient, SubgraphError
+    from api.chain.sync import record_failure, sync_redemptions
+
+    async with httpx.AsyncClient(timeout=30) as http:
+        try:
+            result = await sync_redemptions(services.db, SubgraphClient(url, http), services.secret)
+        except SubgraphError as exc:
+            await record_failure(services.db, str(exc))
+            print(f"redemptions not synced (resumes from where it stopped): {exc}")
+            return 1
+    more = "" if result.reached_head else " (more remain: run again)"
+    print(f"synced {result.stored} new winning-ticket redemptions{more}")
     return 0
 
 

@@ -85,9 +85,21 @@ def run(args: argparse.Namespace) -> int:
         if args.demo:
             options = DemoOptions(backfill_seconds=DEFAULT_BACKFILL_SECONDS)
             settings = with_demo_geoip(settings, options)
+            chain_port = None
+            if settings.subgraph_url is None:
+                # The demo's simulated subgraph (DESIGN §9), synced like a real one.
+                chain_port = _free_port()
+                settings = settings.model_copy(
+                    update={
+                        "subgraph_url": f"http://127.0.0.1:{chain_port}/",
+                        "subgraph_sync_seconds": min(
+                            settings.subgraph_sync_seconds, DEMO_SYNC_SECONDS
+                        ),
+                    }
+                )
             workers = [
                 *default_workers(settings),
-                demo_worker(loopback_url(args.host, args.port), options),
+                demo_worker(loopback_url(args.host, args.port), options, chain_port),
             ]
         options = {
             "host": args.host,
@@ -126,6 +138,17 @@ def with_demo_geoip(settings: Settings, options: DemoOptions) -> Settings:
     )
     log.info("demo: no LPM_GEOIP_DB; the demo's own addresses are located with %s", path)
     return settings.model_copy(update={"geoip_db": path})
+
+
+DEMO_SYNC_SECONDS = 60
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def _serve_processes(settings: Settings, count: int, options: dict[str, Any]) -> None:

@@ -53,6 +53,18 @@ REDIS_FALLBACKS = Counter(
     " process), response_cache (answered without the shared cache)",
     ["use"],
 )
+CHAIN_SYNC_LAG = Gauge(
+    "lpm_chain_sync_lag_seconds",
+    "Seconds since the chain sync last reached the subgraph's head (chain data is"
+    " complete up to then), as the sync leader last saw",
+    multiprocess_mode="mostrecent",
+)
+CHAIN_SYNC_FAILURES = Counter(
+    "lpm_chain_sync_failures", "Chain syncs that failed (subgraph unreachable or malformed)"
+)
+CHAIN_REDEMPTIONS = Counter(
+    "lpm_chain_redemptions_synced", "Winning-ticket redemptions fetched from the subgraph"
+)
 
 
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"

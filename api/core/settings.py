@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     chain_id: int = Field(default=42161, gt=0)
     eth_rpc_url: str | None = None
     subgraph_url: str | None = None
+    subgraph_sync_seconds: int = Field(default=900, ge=10)
+    # Where the running code is published (transparency); unset: not stated.
+    source_url: str | None = None
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
     public_h3_res: int = Field(default=3, ge=0, le=15)
     public_min_orchestrators: int = Field(default=3, ge=1)
@@ -90,6 +93,7 @@ class Settings(BaseSettings):
         "secret",
         "geoip_db",
         "subgraph_url",
+        "source_url",
         mode="before",
     )
     @classmethod

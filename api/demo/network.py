@@ -19,6 +19,7 @@ public knowledge: never use them for anything else.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 import random
@@ -36,6 +37,8 @@ from api.geo.regions import REGIONS, continent_of
 DEFAULT_ORCHESTRATORS = 40
 DEFAULT_SEED = 1
 MIN_PER_REGION = 4
+INFLATION = 3.0
+"""The inflating orchestrator reports this many times its true ticket figures."""
 """Reporting orchestrators whose main node is in each region used."""
 
 # (Livepeer region, ISO country of its city), ordered so that the first few regions
@@ -118,6 +121,9 @@ class Orchestrator:
     nodes: tuple[Node, ...]
     home: str = ""
     """The Livepeer region of its serviceURI host (its first node's, when it reports)."""
+    inflation: float = 1.0
+    """Factor its nodes multiply their ticket figures by (1: honest). The demo has
+    one that inflates, for verification against the simulated chain to catch."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +215,10 @@ def build_network(orchestrators: int = DEFAULT_ORCHESTRATORS, seed: int = DEFAUL
                 home=home,
             )
         )
+    reporting_indices = [o.index for o in result if o.reports]
+    if len(reporting_indices) >= 4:
+        cheat = reporting_indices[-1]
+        result[cheat] = dataclasses.replace(result[cheat], inflation=INFLATION)
     return Network(
         seed=seed,
         orchestrators=tuple(result),

@@ -24,6 +24,7 @@ from __future__ import annotations
 import itertools
 import math
 import random
+from collections import deque
 from dataclasses import dataclass, field
 
 from api.demo.clock import demand
@@ -54,6 +55,9 @@ SOURCE_SECONDS = "livepeer_source_segment_duration_seconds_sum"
 TICKET_VALUE = "livepeer_ticket_value_recv"
 TICKETS = "livepeer_tickets_recv"
 WINNING_TICKETS = "livepeer_winning_tickets_recv"
+VALUE_REDEEMED = "livepeer_value_redeemed"
+GWEI = 1e9
+"""go-livepeer exports ticket values in gwei."""
 NIC_RX = "node_network_receive_bytes_total"
 NIC_TX = "node_network_transmit_bytes_total"
 
@@ -113,6 +117,7 @@ class NodeState:
     source_key: Labels = ()
     gauge_keys: tuple[Labels, Labels] = ((), ())
     nic_keys: dict[str, tuple[Labels, Labels]] = field(default_factory=dict)
+    redeemed_keys: dict[str, Labels] = field(default_factory=dict)
 
 
 class Simulation:
@@ -121,6 +126,10 @@ class Simulation:
     def __init__(self, network: Network, start: float) -> None:
         self.network = network
         self.now = start
+        # Winning tickets as they are redeemed: (Unix time, orchestrator, sender,
+        # count), for a simulated chain to pick up (``api.chain.demo``); appended by
+        # the simulating thread, taken by the event loop.
+        self.won: deque[tuple[float, str, str, int]] = deque()
         self._nodes = [self._state(o, n) for o, n in network.nodes]
         for state in self._nodes:
             self._warm_start(state)
@@ -154,6 +163,13 @@ class Simulation:
                 **state.base,
             )
         state.source_key = labels(name=SOURCE_SECONDS, **state.base)
+        # Redemptions per sender (with -metricsPerStream), present from the start so
+        # the first one counts (a counter's first sample adds nothing).
+        for b in self.network.broadcasters:
+            extra = {"sender": b.address} if orchestrator.per_stream else {}
+            key = labels(name=VALUE_REDEEMED, **extra, **state.base)
+            state.redeemed_keys[b.address] = key
+            state.counters[key] = 0.0
         state.gauge_keys = (
             labels(name=SESSIONS, **state.base),
             labels(name=CAPACITY, **state.base),
@@ -260,10 +276,17 @@ class Simulation:
             tickets = new * stream.broadcaster.tickets_per_segment
             value = mil_pixels * 1e6 * orchestrator.price_wei_per_pixel
             value_key, tickets_key, winning_key = stream.ticket_keys
-            _add(counters, value_key, value)
+            inflation = orchestrator.inflation
+            _add(counters, value_key, value / GWEI * inflation)
             _add(counters, tickets_key, tickets)
             win_probability = min(1.0, value / tickets / FACE_VALUE_WEI)
-            _add(counters, winning_key, poisson(rng, tickets * win_probability))
+            wins = poisson(rng, tickets * win_probability)
+            _add(counters, winning_key, wins)
+            if wins:
+                # Redeemed at once, for their face value.
+                redeemed = state.redeemed_keys[stream.broadcaster.address]
+                _add(counters, redeemed, wins * FACE_VALUE_WEI / GWEI * inflation)
+                self.won.append((until, orchestrator.address, stream.broadcaster.address, wins))
         if orchestrator.shares_nic:
             self._add_nic(state, elapsed, video_seconds, output_bits)
 

@@ -65,8 +65,9 @@ async def newest_sample(services: Services, addresses: list[str]) -> float | Non
     return newest.timestamp() if newest is not None else None
 
 
-def demo_worker(base_url: str, options: DemoOptions) -> Worker:
-    """A worker (see ``api.rollup.workers``) running the demo network against ``base_url``."""
+def demo_worker(base_url: str, options: DemoOptions, chain_port: int | None = None) -> Worker:
+    """A worker (see ``api.rollup.workers``) running the demo network against ``base_url``,
+    and with ``chain_port`` its simulated subgraph on that loopback port."""
 
     async def demo(services: Services) -> None:
         await wait_listening(base_url)
@@ -79,7 +80,7 @@ def demo_worker(base_url: str, options: DemoOptions) -> Worker:
                 retry_seconds=LOCK_RETRY_SECONDS,
                 waiting=lambda: log.info("demo: another process runs the demo network; waiting"),
             )
-            await _run(services, base_url, options)
+            await _run(services, base_url, options, chain_port)
         finally:
             await lock.close()  # releases the lock
 
@@ -87,7 +88,9 @@ def demo_worker(base_url: str, options: DemoOptions) -> Worker:
     return demo
 
 
-async def _run(services: Services, base_url: str, options: DemoOptions) -> None:
+async def _run(
+    services: Services, base_url: str, options: DemoOptions, chain_port: int | None = None
+) -> None:
     network = build_network(options.orchestrators, options.seed)
     installed = await install(services, network)
     log.info(
@@ -106,4 +109,17 @@ async def _run(services: Services, base_url: str, options: DemoOptions) -> None:
     if newest is not None:
         start = max(start, newest + 60)
     async with RemoteWriter(base_url) as writer:
-        await DemoLoad(network, installed.tokens, writer, options).run(start=start)
+        load = DemoLoad(network, installed.tokens, writer, options)
+        if chain_port is None:
+            await load.run(start=start)
+            return
+        from api.chain import demo as chain_demo
+
+        chain = asyncio.create_task(
+            chain_demo.serve(chain_demo.DemoChain(network), chain_port, lambda: load.simulation)
+        )
+        try:
+            await load.run(start=start)
+        finally:
+            chain.cancel()
+            await asyncio.gather(chain, return_exceptions=True)

@@ -42,6 +42,8 @@ class Rule(Enum):
     SHARED = "SHARED"
     """Exact for the orchestrator's own data and for orchestrators that share
     per-node figures with other orchestrators; null otherwise."""
+    OWN = "OWN"
+    """Exact for the orchestrator's own data only; null for anyone else."""
     CALLER = "CALLER"
     """Describes the caller, not the network: nothing to coarsen."""
     OBJECT = "OBJECT"
@@ -117,7 +119,7 @@ def public_value(rule: Rule, value: object, view: View, *, count: bool = True) -
         return significant(value)  # type: ignore[arg-type]
     if rule is Rule.CELL:
         return coarse_cell(value, view.max_resolution)  # type: ignore[arg-type]
-    if rule in (Rule.HIDDEN, Rule.SHARED):
+    if rule in (Rule.HIDDEN, Rule.SHARED, Rule.OWN):
         return [] if isinstance(value, list) else None
     return value
 

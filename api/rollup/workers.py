@@ -11,6 +11,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from api.chain.sync import chain_worker
 from api.core.leader import cancelling
 from api.core.services import Services
 from api.core.settings import Settings
@@ -30,7 +31,7 @@ def default_workers(settings: Settings | None = None) -> list[Worker]:
     work."""
     if settings is not None and not settings.background_workers:
         return [follow_rollups]
-    return [partitions_worker, rollup_worker, follow_rollups, refresh_hours]
+    return [partitions_worker, rollup_worker, follow_rollups, refresh_hours, chain_worker]
 
 
 async def supervise(worker: Worker, services: Services) -> None:

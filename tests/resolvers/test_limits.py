@@ -55,15 +55,15 @@ FIELDS = (
 async def test_too_costly_with_variables(as_anonymous: httpx.AsyncClient) -> None:
     query = (
         "query($level: RegionLevel!) { "
-        + " ".join(f"r{i}: regions(level: $level) {{ {FIELDS} }}" for i in range(4))
+        + " ".join(f"r{i}: regions(level: $level) {{ {FIELDS} }}" for i in range(6))
         + " }"
     )
-    # Four lists of at most 250 countries are fine ...
+    # Six lists of at most 250 countries are fine ...
     response = await as_anonymous.post(
         "/graphql", json={"query": query, "variables": {"level": "COUNTRY"}}
     )
     assert not response.json().get("errors")
-    # ... four of up to 2,000 cells are not.
+    # ... six of up to 2,000 cells are not.
     error = await _error(as_anonymous, query, {"level": "CELL"})
     assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX"
     assert f"the cost limit is {limits.MAX_COST}" in error["message"]

@@ -44,7 +44,10 @@ async def test_other_orchestrators_only_where_shared(
     services: Services, as_orchestrator: httpx.AsyncClient
 ) -> None:
     data = await graphql(as_orchestrator, QUERY, {"address": address("B")})
-    assert data["orchestrator"] is None
+    # Not shared: the address and (DESIGN §9) the verification status, no figures.
+    hidden = data["orchestrator"]
+    assert hidden["address"] == address("B") and hidden["nodes"] == []
+    assert hidden["currentStreams"] is None and hidden["avgStreams"] is None
     await services.db.execute(
         "INSERT INTO sharing (orchestrator, share_per_node) VALUES ($1, true)", address("B")
     )

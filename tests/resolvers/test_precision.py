@@ -229,7 +229,9 @@ class Checker:
                 if public == "BY_METRIC":
                     counts = ("STREAMS", "MAX_STREAMS", "CAPACITY", "BROADCASTERS")
                     public = "COUNT_BIN" if args.get("metric") in counts else "SIGNIFICANT"
-                if a is None and e is not None:
+                if e is None:
+                    assert a is None, at  # nothing to coarsen (e.g. no chain data)
+                elif a is None:
                     withheld = True
                 elif public == "COUNT_BIN":
                     assert a == round_up(e, self.bin), at

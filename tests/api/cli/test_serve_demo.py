@@ -18,8 +18,11 @@ PATIENCE_SECONDS = 240
 
 FIGURES = """currentStreams avgStreams maxStreams capacity broadcasters pixelsPerSecond
     transcodedMinutes precision coverage { reportingOrchestrators knownOrchestrators }"""
+CHAIN = """verification { consistent inconsistent insufficientData }
+    estimate { avgStreams { value low high } pixelsPerSecond { value low high } reason }
+    coverage { feeShare }"""
 QUERY = f"""{{
-  network {{ {FIGURES} }}
+  network {{ {FIGURES} {CHAIN} }}
   livepeerRegions: regions(level: LIVEPEER_REGION) {{ code {FIGURES} }}
   continents: regions(level: CONTINENT) {{ code {FIGURES} }}
   countries: regions(level: COUNTRY) {{ code {FIGURES} }}
@@ -51,12 +54,15 @@ def ready(data: dict | None) -> bool:
     # coverage gaps have data too.
     located = any(o["pixelsPerSecond"] for o in data["origins"])
     gaps = any(g["demandShare"] for g in data["coverageGaps"])
-    return shown(data["network"]) and len(regions) >= 5 and located and gaps
+    # The simulated subgraph synced, and the inflating orchestrator caught (§9).
+    chain = data["network"]["verification"]["inconsistent"] == 1
+    return shown(data["network"]) and len(regions) >= 5 and located and gaps and chain
 
 
 def test_serve_demo_has_public_figures_at_every_level(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LPM_")}
     env["LPM_DATA_DIR"] = str(tmp_path / "data")
+    env["LPM_SUBGRAPH_SYNC_SECONDS"] = "10"
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = (tmp_path / "serve.log").open("w+")
@@ -81,6 +87,16 @@ def test_serve_demo_has_public_figures_at_every_level(tmp_path: Path) -> None:
 
         data = answer["data"]
         assert data["network"]["coverage"]["reportingOrchestrators"] >= 30
+        # Chain data from the demo's simulated subgraph: the honest orchestrators'
+        # reports agree with it, the silent ones are inferred from their fees.
+        assert data["network"]["verification"]["consistent"] >= 30
+        estimate = data["network"]["estimate"]
+        assert estimate["reason"] is None, estimate
+        for key in ("avgStreams", "pixelsPerSecond"):
+            e = estimate[key]
+            assert e["low"] <= e["value"] <= e["high"]
+            assert e["value"] > data["network"][key]  # silent orchestrators added
+        assert 0.5 < data["network"]["coverage"]["feeShare"] < 1
         # Registered orchestrators that never report show in the coverage.
         network = data["network"]["coverage"]
         assert network["knownOrchestrators"] > network["reportingOrchestrators"]
