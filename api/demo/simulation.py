@@ -127,7 +127,7 @@ class Simulation:
         self.network = network
         self.now = start
         # Winning tickets as they are redeemed: (Unix time, orchestrator, sender,
-        # count), for a simulated chain to pick up (``api.chain.demo``); appended by
+        # count), for a simulated chain to pick up (``api.demo.chain``); appended by
         # the simulating thread, taken by the event loop.
         self.won: deque[tuple[float, str, str, int]] = deque()
         self._nodes = [self._state(o, n) for o, n in network.nodes]

@@ -113,7 +113,7 @@ async def _run(
         if chain_port is None:
             await load.run(start=start)
             return
-        from api.chain import demo as chain_demo
+        from api.demo import chain as chain_demo
 
         chain = asyncio.create_task(
             chain_demo.serve(chain_demo.DemoChain(network), chain_port, lambda: load.simulation)
