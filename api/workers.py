@@ -11,6 +11,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from api.convergence.calibrate import convergence_worker
 from api.ingest.partitions import partitions_worker
 from api.ingest.rollup import rollup_worker
 from api.services import Services
@@ -29,7 +30,7 @@ def default_workers(settings: Settings | None = None) -> list[Worker]:
     work."""
     if settings is not None and not settings.background_workers:
         return [follow_rollups]
-    return [partitions_worker, rollup_worker, follow_rollups, refresh_hours]
+    return [partitions_worker, rollup_worker, follow_rollups, refresh_hours, convergence_worker]
 
 
 async def supervise(worker: Worker, services: Services) -> None:

@@ -11,6 +11,7 @@ from datetime import datetime
 
 import strawberry
 
+from api.convergence.evaluate import verdicts
 from api.stats.nodes import NodeFigures, node_figures
 from api.stats.snapshot import snapshot
 from api.stats.windows import Window as WindowValue
@@ -18,6 +19,7 @@ from auth.errors import BadUserInput
 from auth.precision import Rule
 from resolvers.access import tick_of, view_of
 from resolvers.context import Context
+from resolvers.convergence import NodeConvergence
 from resolvers.precision import precise_field, precise_resolver
 from resolvers.stats_types import Location, Precision, Window
 
@@ -52,6 +54,11 @@ class NodeStats:
     broadcasters: int = precise_field(
         Rule.EXACT, description="Distinct broadcasters that paid this node in the window."
     )
+    convergence: NodeConvergence | None = precise_field(
+        Rule.OBJECT,
+        description="Its byte counters against its reported work over the window.",
+        default=None,
+    )
 
 
 @strawberry.type(description="One orchestrator's figures and its nodes.")
@@ -74,7 +81,7 @@ class OrchestratorStats:
     precision: Precision = precise_field(Rule.LABEL, description="Always EXACT.")
 
 
-def _node(f: NodeFigures, places: dict) -> NodeStats:
+def _node(f: NodeFigures, places: dict, convergence: NodeConvergence) -> NodeStats:
     place = places.get(f.location)
     return NodeStats(
         id=strawberry.ID(str(f.id)),
@@ -89,6 +96,7 @@ def _node(f: NodeFigures, places: dict) -> NodeStats:
         transcoded_minutes=f.transcoded_minutes,
         segments=f.segments,
         broadcasters=len(f.senders),
+        convergence=convergence,
     )
 
 
@@ -125,6 +133,7 @@ class OrchestratorQuery:
         tick = tick_of(context)
         snap = await snapshot(context.services, tick)
         figures = await node_figures(context.services, tick, address, window)
+        judged = await verdicts(context.services, tick, window)
         senders: set[bytes] = set()
         for f in figures:
             senders |= f.senders
@@ -139,6 +148,9 @@ class OrchestratorQuery:
             transcoded_minutes=sum(f.transcoded_minutes for f in figures),
             segments=sum(f.segments for f in figures),
             broadcasters=len(senders),
-            nodes=[_node(f, snap.places) for f in figures[:MAX_NODES]],
+            nodes=[
+                _node(f, snap.places, NodeConvergence.of(judged.get(f.id)))
+                for f in figures[:MAX_NODES]
+            ],
             precision=Precision.EXACT,
         )
