@@ -54,7 +54,7 @@ WITH active AS (
     SELECT node, bool_or({has_source(Source.PORT)}) AS port,
            bool_or({has_source(Source.NIC)}) AS nic
     FROM node_minutes
-    WHERE minute > $1 - interval '1 hour' AND minute <= $1
+    WHERE minute > $1::timestamptz - interval '1 hour' AND minute <= $1::timestamptz
       AND (port_rx_bytes IS NOT NULL OR nic_rx_bytes IS NOT NULL)
     GROUP BY node
 )
@@ -62,7 +62,7 @@ SELECT a.node, s.source
 FROM active a
 CROSS JOIN LATERAL (VALUES ('PORT', a.port), ('NIC', a.nic)) AS s (source, present)
 LEFT JOIN convergence_calibrations c ON c.node = a.node AND c.source = s.source
-WHERE s.present AND (c.node IS NULL OR c.calibrated_at <= $1 - $2::interval)
+WHERE s.present AND (c.node IS NULL OR c.calibrated_at <= $1::timestamptz - $2::interval)
 ORDER BY a.node, s.source
 """
 
@@ -75,7 +75,8 @@ SELECT date_bin($4::interval, minute, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS b
        sum(source_seconds) AS source_seconds, sum({rx}) AS rx, sum({tx}) AS tx,
        min(minute) AS first, max(minute) AS last
 FROM node_minutes
-WHERE node = $1 AND minute > $2 - $3::interval AND minute <= $2 AND {has_source(source)}
+WHERE node = $1 AND minute > $2::timestamptz - $3::interval AND minute <= $2::timestamptz
+  AND {has_source(source)}
 GROUP BY 1
 ORDER BY 1
 """
