@@ -21,9 +21,9 @@ a steady baseline. Renditions are sent at ``RENDITION_BITS_PER_PIXEL`` rather th
 their profiles' bitrates: with the stock bitrates, bits per pixel differ by ladder
 (about 100 to 150 kbit per million pixels), so a node whose ladder mix shifts drifts a
 few percent off any one-coefficient model and would flap between CONVERGED and
-DIVERGED at the 2 % tolerance (docs/convergence.md, "Assumptions"); the demo keeps one
-clear divergence instead: in odd UTC hours one node's go-livepeer reports a quarter
-more work than it does (``PHANTOM_WORK``), which no calibration can absorb.
+DIVERGED at the 2 % tolerance (docs/convergence.md, "Assumptions"). The demo keeps one
+clear divergence instead: for two hours in every four, one node's go-livepeer reports
+a quarter more work than it does (``PHANTOM_WORK``), which no calibration can absorb.
 
 Every node draws from its own seeded generator, so the same network, start time and
 scrape times give the same samples.
@@ -305,7 +305,7 @@ class Simulation:
 
     def _phantom(self, state: NodeState, at: float) -> bool:
         """Whether the diverging node reports work it does not do at ``at``."""
-        return state is self._diverging and int(at // 3600) % 2 == 1
+        return state is self._diverging and int(at // 7200) % 2 == 1
 
     def _add_nic(
         self, state: NodeState, elapsed: float, video_seconds: float, output_bits: float
