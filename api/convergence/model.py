@@ -23,9 +23,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
+from typing import TYPE_CHECKING
 
-import numpy as np
-from scipy.optimize import nnls
+if TYPE_CHECKING:
+    import numpy as np
 
 
 class Status(Enum):
@@ -80,6 +81,9 @@ class Fit:
 
 
 def _nnls(x: np.ndarray, y: np.ndarray) -> Coefficients:
+    import numpy as np
+    from scipy.optimize import nnls  # imported on first fit: slow, and only calibration needs it
+
     # Columns differ by orders of magnitude (pixels in millions, seconds); scaling
     # them to a common size keeps the solver well conditioned. A zero column keeps 0.
     scale = np.abs(x).max(axis=0)
@@ -94,6 +98,8 @@ def fit(buckets: Sequence[Bucket]) -> Fit | None:
     no work in it: traffic of an idle node says nothing about what work costs)."""
     if not buckets or not any(b.work.mil_pixels > 0 or b.work.source_seconds > 0 for b in buckets):
         return None
+    import numpy as np  # with scipy, only when fitting (server start stays quick)
+
     x = np.array([b.work.vector() for b in buckets], dtype=float)
     rx = np.array([b.rx_bytes for b in buckets], dtype=float)
     tx = np.array([b.tx_bytes for b in buckets], dtype=float)
