@@ -25,3 +25,8 @@ CREATE TABLE convergence_calibrations (
     fit_error      double precision NOT NULL,
     PRIMARY KEY (node, source)
 );
+
+-- The convergence reads (api/convergence/) scan a window's minutes of the nodes that
+-- share byte counters, usually a minority: index just those rows.
+CREATE INDEX node_minutes_bytes ON node_minutes (minute)
+    WHERE port_rx_bytes IS NOT NULL OR nic_rx_bytes IS NOT NULL;
