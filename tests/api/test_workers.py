@@ -4,6 +4,7 @@ tests/e2e/test_live_processes.py."""
 
 import pytest
 
+from api.convergence.calibrate import convergence_worker
 from api.ingest.partitions import partitions_worker
 from api.ingest.rollup import rollup_worker
 from api.settings import ConfigError, load_settings
@@ -27,6 +28,7 @@ def test_every_worker_runs_by_default() -> None:
         rollup_worker,
         follow_rollups,
         refresh_hours,
+        convergence_worker,
     ]
 
 
