@@ -11,6 +11,7 @@ from datetime import datetime
 
 import strawberry
 
+from api.convergence.evaluate import verdicts
 from api.core.errors import BadUserInput
 from api.disclosure.precision import Rule
 from api.stats.nodes import NodeFigures, node_figures
@@ -18,6 +19,7 @@ from api.stats.snapshot import snapshot
 from api.stats.windows import Window as WindowValue
 from resolvers.chain import Verification, verification_of
 from resolvers.context import Context
+from resolvers.convergence import NodeConvergence
 from resolvers.fields import precise_field, precise_resolver
 from resolvers.stats_types import Location, Precision, Window
 from resolvers.view import tick_of, view_of
@@ -53,6 +55,11 @@ class NodeStats:
     broadcasters: int = precise_field(
         Rule.EXACT, description="Distinct broadcasters that paid this node in the window."
     )
+    convergence: NodeConvergence | None = precise_field(
+        Rule.OBJECT,
+        description="Its byte counters against its reported work over the window.",
+        default=None,
+    )
 
 
 @strawberry.type(description="One orchestrator's figures and its nodes.")
@@ -87,7 +94,7 @@ class OrchestratorStats:
     )
 
 
-def _node(f: NodeFigures, places: dict) -> NodeStats:
+def _node(f: NodeFigures, places: dict, convergence: NodeConvergence) -> NodeStats:
     place = places.get(f.location)
     return NodeStats(
         id=strawberry.ID(str(f.id)),
@@ -102,6 +109,7 @@ def _node(f: NodeFigures, places: dict) -> NodeStats:
         transcoded_minutes=f.transcoded_minutes,
         segments=f.segments,
         broadcasters=len(f.senders),
+        convergence=convergence,
     )
 
 
@@ -144,6 +152,7 @@ class OrchestratorQuery:
         tick = tick_of(context)
         snap = await snapshot(context.services, tick)
         figures = await node_figures(context.services, tick, address, window)
+        judged = await verdicts(context.services, tick, window)
         senders: set[bytes] = set()
         for f in figures:
             senders |= f.senders
@@ -158,7 +167,10 @@ class OrchestratorQuery:
             transcoded_minutes=sum(f.transcoded_minutes for f in figures),
             segments=sum(f.segments for f in figures),
             broadcasters=len(senders),
-            nodes=[_node(f, snap.places) for f in figures[:MAX_NODES]],
+            nodes=[
+                _node(f, snap.places, NodeConvergence.of(judged.get(f.id)))
+                for f in figures[:MAX_NODES]
+            ],
             precision=Precision.EXACT,
             verification=await verification_of(
                 context.services, tick, address, own=address == view.address

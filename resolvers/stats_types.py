@@ -19,7 +19,8 @@ from api.stats.figures import Figures
 from api.stats.snapshot import BROADCASTERS, CURRENT, WINDOW
 from api.stats.windows import Window as WindowValue
 from resolvers.chain import Estimate, VerificationCounts
-from resolvers.fields import precise_field
+from resolvers.convergence import ConvergenceCounts, convergence_counts, stats_grouping
+from resolvers.fields import precise_field, precise_resolver
 
 Window = strawberry.enum(
     WindowValue,
@@ -63,7 +64,14 @@ class Precision(Enum):
 _GROUP_FIELDS = {
     CURRENT: frozenset({"current_streams", "capacity"}),
     WINDOW: frozenset(
-        {"avg_streams", "max_streams", "pixels_per_second", "transcoded_minutes", "segments"}
+        {
+            "avg_streams",
+            "max_streams",
+            "pixels_per_second",
+            "transcoded_minutes",
+            "segments",
+            "convergence",
+        }
     ),
     BROADCASTERS: frozenset({"broadcasters"}),
 }
@@ -242,6 +250,23 @@ class Stats:
 
     def withheld_field(self, name: str) -> bool:
         return name in self.withheld
+
+    @precise_resolver(
+        Rule.OBJECT,
+        description=(
+            "Nodes here with byte counters, by how those counters compare with the bytes"
+            " their reported work implies (docs/convergence.md); null when the window's"
+            " figures are withheld."
+        ),
+    )
+    async def convergence(self, info: strawberry.Info) -> ConvergenceCounts | None:
+        if self.withheld_field("convergence"):
+            return None
+        level = getattr(self, "level", None)
+        code = getattr(self, "code", "")
+        return await convergence_counts(
+            info.context.services, self.as_of, self.window, stats_grouping(level, code), code
+        )
 
 
 def _stats_values(f: Figures, view: View, groups: frozenset[str]) -> dict[str, object]:

@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     # False: this process serves requests only; the once-per-deployment work (rollup,
     # partitions, hourly tables) runs in the processes that keep it on.
     background_workers: bool = True
+    # Cross-source convergence (docs/convergence.md): the relative error within which
+    # a node's measured bytes count as converging with those its work implies, and the
+    # history its model needs first.
+    convergence_tolerance: float = Field(default=0.02, gt=0, lt=1)
+    convergence_calibration_hours: float = Field(default=6, gt=0, le=24 * 7)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

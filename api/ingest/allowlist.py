@@ -114,6 +114,22 @@ METRICS: tuple[Metric, ...] = (
         False,
         "NIC cross-check of reported work",
     ),
+    # Per-port byte counters an O exports through node_exporter's textfile collector
+    # (docs/convergence.md): the orchestrator's own traffic, preferred over the NIC's.
+    Metric(
+        "lpm_port_receive_bytes_total",
+        ("lpm_port_receive_bytes_total",),
+        "counter",
+        False,
+        "per-port cross-check of reported work",
+    ),
+    Metric(
+        "lpm_port_transmit_bytes_total",
+        ("lpm_port_transmit_bytes_total",),
+        "counter",
+        False,
+        "per-port cross-check of reported work",
+    ),
 )
 
 BY_SERIES: dict[str, Metric] = {name: m for m in METRICS for name in m.series}
@@ -123,9 +139,10 @@ OPTIONAL: tuple[str, ...] = tuple(m.family for m in METRICS if not m.required)
 
 NODE_LABEL = "node_id"
 """Ties a series to a node; series without it cannot be attributed and are dropped."""
-KEPT_LABELS: tuple[str, ...] = ("node_id", "node_type", "sender", "client_ip", "device")
+KEPT_LABELS: tuple[str, ...] = ("node_id", "node_type", "sender", "client_ip", "device", "port")
 """Labels a feature needs. sender and client_ip are transformed at once (labels.py);
-device only serves to leave out the loopback interface."""
+device only serves to leave out the loopback interface; device and port keep the
+counters of several interfaces or ports apart (they are summed per node)."""
 FOLDED_LABELS: tuple[str, ...] = ("manifest_id", "profiles", "trusted", "verified", "error_code")
 """Labels the service does not keep but which tell apart distinct counters of one node
 (one per stream, per rendition set, per error code). Dropping them outright would merge
@@ -134,6 +151,7 @@ folds them into one opaque hash label first."""
 SERIES_KEY_LABEL = "lpm_series"
 """The label holding that hash (md5-based ``hashmod`` over FOLDED_LABELS)."""
 NIC_METRICS = frozenset({"node_network_receive_bytes_total", "node_network_transmit_bytes_total"})
+PORT_METRICS = frozenset({"lpm_port_receive_bytes_total", "lpm_port_transmit_bytes_total"})
 LOOPBACK_DEVICE = "lo"
 
 TICKET_SERIES = frozenset(

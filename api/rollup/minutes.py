@@ -55,6 +55,9 @@ COUNTERS = {
 NIC_COUNTERS = {
     "nic_rx_bytes": "node_network_receive_bytes_total",
     "nic_tx_bytes": "node_network_transmit_bytes_total",
+    # Per-port counters from node_exporter's textfile collector (migration 0006).
+    "port_rx_bytes": "lpm_port_receive_bytes_total",
+    "port_tx_bytes": "lpm_port_transmit_bytes_total",
 }
 _TICKETS = ", ".join(f"'{name}'" for name in sorted(TICKET_SERIES))
 

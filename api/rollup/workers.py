@@ -12,6 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from api.chain.sync import chain_worker
+from api.convergence.calibrate import convergence_worker
 from api.core.leader import cancelling
 from api.core.services import Services
 from api.core.settings import Settings
@@ -31,7 +32,14 @@ def default_workers(settings: Settings | None = None) -> list[Worker]:
     work."""
     if settings is not None and not settings.background_workers:
         return [follow_rollups]
-    return [partitions_worker, rollup_worker, follow_rollups, refresh_hours, chain_worker]
+    return [
+        partitions_worker,
+        rollup_worker,
+        follow_rollups,
+        refresh_hours,
+        chain_worker,
+        convergence_worker,
+    ]
 
 
 async def supervise(worker: Worker, services: Services) -> None:

@@ -25,6 +25,8 @@ def test_required_set_is_the_minimum_the_statistics_need() -> None:
         "livepeer_value_redeemed",
         "node_network_receive_bytes_total",
         "node_network_transmit_bytes_total",
+        "lpm_port_receive_bytes_total",
+        "lpm_port_transmit_bytes_total",
     }
 
 

@@ -5,6 +5,7 @@ tests/e2e/test_live_processes.py."""
 import pytest
 
 from api.chain.sync import chain_worker
+from api.convergence.calibrate import convergence_worker
 from api.core.settings import ConfigError, load_settings
 from api.ingest.partitions import partitions_worker
 from api.rollup.hours import refresh_hours
@@ -29,6 +30,7 @@ def test_every_worker_runs_by_default() -> None:
         follow_rollups,
         refresh_hours,
         chain_worker,
+        convergence_worker,
     ]
 
 
