@@ -279,7 +279,8 @@ async def test_generated_queries(
 
 
 def _others_hidden(document: graphql.DocumentNode, data: dict | None) -> None:
-    """Signed in as A: ``orchestrator(address:)`` of anybody else is null (none shares)."""
+    """Signed in as A: ``orchestrator(address:)`` of anybody else shows no figure (none
+    shares): null, or its address and verification status only."""
     if not data:
         return
     operation = document.definitions[0]
@@ -294,7 +295,28 @@ def _others_hidden(document: graphql.DocumentNode, data: dict | None) -> None:
         )
         key = selection.alias.value if selection.alias else "orchestrator"
         if str(asked).lower() != address("A"):
-            assert data.get(key) is None, (asked, data.get(key))
+            _status_only(asked, data.get(key))
+
+
+# What another orchestrator's entry may carry when it does not share per-node figures:
+# who it is and its verification status (DESIGN §9), never a figure.
+_IDENTITY = {"__typename", "address", "asOf", "window", "precision"}
+
+
+def _status_only(asked: object, entry: dict | None) -> None:
+    if entry is None:
+        return
+    for name, value in entry.items():
+        if name in _IDENTITY:
+            continue
+        if name == "nodes":
+            assert value == [], (asked, entry)
+        elif name == "verification":
+            if value is not None:
+                extra = {k: v for k, v in value.items() if k not in ("status", "__typename")}
+                assert all(v is None for v in extra.values()), (asked, entry)
+        else:
+            assert value is None, (asked, name, entry)
 
 
 @settings(max_examples=examples(25))
