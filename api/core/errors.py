@@ -52,35 +52,31 @@ class BadUserInput(ServiceError):
     code = "BAD_USER_INPUT"
 
 
-class RateLimited(ServiceError):
-    """Too many requests from this caller, or for the whole service; trying again
-    after ``retry_after`` seconds can succeed (HTTP surfaces send it as Retry-After)."""
+class RetryLater(ServiceError):
+    """A refusal that the same request can get past after ``retry_after`` seconds
+    (HTTP surfaces send it as Retry-After, GraphQL as ``extensions.retryAfter``)."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message, headers={"Retry-After": str(retry_after)})
+        self.retry_after = retry_after
+
+    @property
+    def extensions(self) -> dict[str, object]:
+        return {"code": self.code, "retryAfter": self.retry_after}
+
+
+class RateLimited(RetryLater):
+    """Too many requests from this caller, or for the whole service."""
 
     status_code = 429
     code = "RATE_LIMITED"
 
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message, headers={"Retry-After": str(retry_after)})
-        self.retry_after = retry_after
 
-    @property
-    def extensions(self) -> dict[str, object]:
-        return {"code": self.code, "retryAfter": self.retry_after}
-
-
-class ServiceUnavailable(ServiceError):
-    """PostgreSQL or Redis cannot be reached; the same request can succeed later."""
+class ServiceUnavailable(RetryLater):
+    """PostgreSQL or Redis cannot be reached."""
 
     status_code = 503
     code = "SERVICE_UNAVAILABLE"
-
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message, headers={"Retry-After": str(retry_after)})
-        self.retry_after = retry_after
-
-    @property
-    def extensions(self) -> dict[str, object]:
-        return {"code": self.code, "retryAfter": self.retry_after}
 
 
 class SessionsUnavailable(ServiceUnavailable):

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import resource
 import secrets
 import statistics
@@ -33,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.bench.ingest import drop_database, servers  # noqa: E402
+from tests.bench.ingest import drop_database, server_env, servers  # noqa: E402
 
 ADDRESS = "0x" + "be" * 20
 TARGETS = {"--help": 0.5, "token create": 1.5}
@@ -88,14 +87,7 @@ def main() -> None:
         tmp = Path(tmp_name)
         name = f"lpm_bench_cli_{secrets.token_hex(4)}"
         db_url = asyncio.run(create_database(admin_url, name))
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("LPM_", "PYTHON"))}
-        env.update(
-            LPM_DATABASE_URL=db_url,
-            LPM_REDIS_URL=redis_url,
-            LPM_REDIS_PREFIX=f"lpmbench:{secrets.token_hex(4)}:",
-            LPM_SECRET="bench-" + secrets.token_hex(8),
-            LPM_DATA_DIR=str(tmp / "data"),
-        )
+        env = server_env(db_url, redis_url, tmp / "data", dropped=("LPM_", "PYTHON"))
         if args.cold:
             env.update(PYTHONDONTWRITEBYTECODE="1", PYTHONPYCACHEPREFIX=str(tmp / "no-pycache"))
         python = sys.executable

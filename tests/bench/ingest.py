@@ -172,6 +172,22 @@ def servers(tmp: Path) -> Iterator[tuple[str, str]]:
         yield env_db or urls.database_url, env_redis or urls.redis_url  # type: ignore[misc]
 
 
+def server_env(
+    db_url: str, redis_url: str, data_dir: Path, *, dropped: tuple[str, ...] = ("LPM_",)
+) -> dict[str, str]:
+    """This environment without the variables starting with ``dropped``, plus the
+    ``LPM_*`` of a bench server: its database, a Redis prefix and secret of its own."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(dropped)}
+    env.update(
+        LPM_DATABASE_URL=db_url,
+        LPM_REDIS_URL=redis_url,
+        LPM_REDIS_PREFIX=f"lpmbench:{secrets.token_hex(4)}:",
+        LPM_SECRET="bench-" + secrets.token_hex(8),
+        LPM_DATA_DIR=str(data_dir),
+    )
+    return env
+
+
 async def prepare_database(admin_url: str, name: str, orchestrators: int) -> tuple[str, list[str]]:
     admin = await asyncpg.connect(admin_url)
     await admin.execute(f'CREATE DATABASE "{name}"')
@@ -263,14 +279,7 @@ async def main() -> None:
         tmp = Path(tmp_name)
         name = f"lpm_bench_{secrets.token_hex(4)}"
         db_url, tokens = await prepare_database(admin_url, name, args.orchestrators)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LPM_")}
-        env.update(
-            LPM_DATABASE_URL=db_url,
-            LPM_REDIS_URL=redis_url,
-            LPM_REDIS_PREFIX=f"lpmbench:{secrets.token_hex(4)}:",
-            LPM_SECRET="bench-" + secrets.token_hex(8),
-            LPM_DATA_DIR=str(tmp / "data"),
-        )
+        env = server_env(db_url, redis_url, tmp / "data")
         ports = [free_port() for _ in range(args.processes)]
         servers_ = []
         for i, port in enumerate(ports):

@@ -55,6 +55,7 @@ from api.core.settings import Settings, load_settings
 from api.http.app import create_app
 from api.rollup.hours import refresh
 from auth.sessions import create_session
+from tests.support.dashboard_query import DASHBOARD
 from tests.support.rollup_rows import add_node, add_orchestrator, add_place
 
 DATABASE = "lpm_bench"
@@ -87,23 +88,6 @@ METROS = [
     (19.08, 72.88, "IN"),
     (6.52, 3.38, "NG"),
 ]
-
-DASHBOARD = """
-query Dashboard($from: DateTime!, $to: DateTime!) {
-  network { ...figures }
-  month: network(window: LAST_30_DAYS) { ...figures }
-  byRegion: regions(level: LIVEPEER_REGION) {
-    code name location { latitude longitude } ...figures
-  }
-  byCountry: regions(level: COUNTRY) { code name ...figures }
-  streams: series(metric: STREAMS, from: $from, to: $to, step: 3600) { time value precision }
-}
-fragment figures on Stats {
-  currentStreams avgStreams maxStreams capacity broadcasters pixelsPerSecond
-  transcodedMinutes segments precision
-  coverage { reportingOrchestrators knownOrchestrators stakeShare }
-}
-"""
 
 
 def _with_database(url: str, name: str) -> str:

@@ -6,21 +6,12 @@
 // Prints one JSON line of results; exits non-zero when a check fails.
 import assert from "node:assert/strict";
 import http from "node:http";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 
-import puppeteer from "puppeteer-core";
+import { env, launchChromium } from "./chromium.mjs";
 
-const env = (name) => {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
-};
 const API = new URL(env("LPM_API_URL")).origin;
 const FRAME_PORT = Number(env("LPM_FRAME_PORT"));
 const REFUSED_PORT = Number(env("LPM_REFUSED_PORT"));
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const STEP_MS = 30_000;
 
 const QUERY = `query Map($window: Window!) {
@@ -83,22 +74,7 @@ async function step(name, fn) {
   }
 }
 
-const profile = mkdtempSync(path.join(tmpdir(), "lpm-map-chromium-"));
-const browser = await puppeteer.launch({
-  executablePath: CHROMIUM,
-  headless: true,
-  userDataDir: profile,
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--window-size=1400,800",
-  ],
-});
+const { browser, close } = await launchChromium("lpm-map-chromium-", ["--window-size=1400,800"]);
 const servers = [await frameServer(FRAME_PORT), await frameServer(REFUSED_PORT)];
 
 try {
@@ -287,9 +263,8 @@ try {
     return "ok";
   });
 } finally {
-  await browser.close();
+  await close();
   for (const server of servers) server.close();
-  rmSync(profile, { recursive: true, force: true });
 }
 
 console.log(JSON.stringify({ results }));

@@ -5,25 +5,18 @@
 //   LPM_PRIVATE_KEY=0x<key of a registered orchestrator> node run.mjs
 // with LPM_CORS_ORIGINS=http://localhost:5173,http://127.0.0.1:5173 on the server.
 import http from "node:http";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 import * as esbuild from "esbuild";
-import puppeteer from "puppeteer-core";
+
+import { env, launchChromium } from "./chromium.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const env = (name) => {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
-};
 const API = new URL(env("LPM_API_URL")).origin; // http://127.0.0.1:<port>
 const PAGE_PORT = Number(env("LPM_PAGE_PORT"));
 const REFUSED_PORT = Number(env("LPM_REFUSED_PORT"));
 const PRIVATE_KEY = env("LPM_PRIVATE_KEY");
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const STEP_MS = 20_000; // bounds a step that would otherwise hang
 
 // The page's code, bundled as the explorer's build would.
@@ -80,21 +73,7 @@ function expectEqual(actual, expected, what) {
 }
 
 const pages = await Promise.all([servePages(PAGE_PORT), servePages(REFUSED_PORT)]);
-const profile = mkdtempSync(path.join(tmpdir(), "lpm-chromium-"));
-const browser = await puppeteer.launch({
-  executablePath: CHROMIUM,
-  headless: true,
-  userDataDir: profile,
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
+const { browser, close } = await launchChromium("lpm-chromium-");
 
 async function open(origin) {
   const page = await browser.newPage();
@@ -222,8 +201,7 @@ try {
     await page.close();
   }, 4 * STEP_MS); // GraphiQL is 3.5 MB of script to parse
 } finally {
-  await browser.close();
-  rmSync(profile, { recursive: true, force: true });
+  await close();
   for (const server of pages) server.close();
 }
 

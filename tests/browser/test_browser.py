@@ -12,45 +12,31 @@ chromium and the npm packages (``npm ci`` here); without them these tests skip."
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 from eth_account import Account
 
 from api.core.services import open_services
 from api.core.settings import Settings
 from api.stats.ticks import publish_tick
-from tests.support.services import free_port
+from tests.support.browser import missing, run_node
+from tests.support.processes import lpmetrics_serve, ready_server, server_env
+from tests.support.services import empty_database, free_port
 from tests.support.stats_fixtures import TICK
 from tests.support.stats_scenario import load, scenario
 from tests.support.wallet import register
 
 HERE = Path(__file__).parent
 DOC = HERE.parents[1] / "docs" / "explorer.md"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-NODE = shutil.which("node")
 # Only bounds a run that would otherwise hang (the suite takes ~15 s).
 RUN_SECONDS = 180
 
 
-def _missing() -> str | None:
-    if NODE is None:
-        return "node is not installed (.ci/run installs Node.js packages with npm)"
-    if not Path(CHROMIUM).exists():
-        return f"no chromium at {CHROMIUM} (.ci/run: apt-get install chromium)"
-    if not (HERE / "node_modules" / "puppeteer-core").is_dir():
-        return "run 'npm ci' in tests/browser first (.ci/run does)"
-    return None
-
-
-needs_browser = pytest.mark.skipif(_missing() is not None, reason=_missing() or "")
+needs_browser = pytest.mark.skipif(missing() is not None, reason=missing() or "")
 
 
 @dataclass
@@ -64,61 +50,32 @@ class Served:
 def _serve(settings: Settings, page_port: int) -> Iterator[str]:
     port = free_port()
     pages = [f"http://localhost:{page_port}", f"http://127.0.0.1:{page_port}"]
-    env = {
-        **os.environ,
-        "LPM_DATABASE_URL": settings.database_url or "",
-        "LPM_REDIS_URL": settings.redis_url or "",
-        "LPM_REDIS_PREFIX": settings.redis_prefix,
-        "LPM_SECRET": settings.secret or "",
-        "LPM_DATA_DIR": str(settings.data_dir),
-        "LPM_GEOIP_DB": str(settings.geoip_db or ""),
-        "LPM_CORS_ORIGINS": ",".join(pages),
-        "LPM_SIWE_DOMAIN": f"localhost:{page_port}",
-        "LPM_SIWE_URI": pages[0],
-        "LPM_BACKGROUND_WORKERS": "false",  # the test pins the tick
-    }
-    lpmetrics = Path(sys.executable).parent / "lpmetrics"
-    process = subprocess.Popen(
-        [str(lpmetrics), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    env = server_env(
+        settings,
+        LPM_GEOIP_DB=str(settings.geoip_db or ""),
+        LPM_CORS_ORIGINS=",".join(pages),
+        LPM_SIWE_DOMAIN=f"localhost:{page_port}",
+        LPM_SIWE_URI=pages[0],
+        LPM_BACKGROUND_WORKERS="false",  # the test pins the tick
     )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(1200):
-            if process.poll() is not None:
-                raise RuntimeError("lpmetrics serve exited")
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            subprocess.run(["sleep", "0.05"], check=True)
-        else:
-            raise RuntimeError("lpmetrics serve did not get ready")
+    with ready_server(
+        lpmetrics_serve(port),
+        port,
+        env,
+        name="lpmetrics serve",
+        ready_seconds=60,
+        output=subprocess.DEVNULL,
+    ) as (url, _process):
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")
 async def served(settings: Settings) -> AsyncIterator[Served]:
-    if _missing() is not None:
-        pytest.skip(_missing() or "")
+    if (reason := missing()) is not None:
+        pytest.skip(reason)
     account = Account.create()
     async with open_services(settings) as services:
-        tables = [
-            r["tablename"]
-            for r in await services.db.fetch(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
-                " AND tablename <> 'schema_migrations'"
-            )
-        ]
-        await services.db.execute(
-            "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
-        )
+        await empty_database(services.db)
         await load(services.db, scenario(), TICK)
         await publish_tick(services, TICK)
         await register(services.db, account.address)
@@ -128,15 +85,7 @@ async def served(settings: Settings) -> AsyncIterator[Served]:
 
 
 def _node(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [NODE or "node", *args],
-        cwd=HERE,
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=RUN_SECONDS,
-        check=False,
-    )
+    return run_node(*args, env=env or {}, timeout=RUN_SECONDS)
 
 
 @needs_browser
@@ -159,7 +108,6 @@ def test_the_explorer_in_chromium(served: Served) -> None:
             "LPM_PAGE_PORT": str(served.page_port),
             "LPM_REFUSED_PORT": str(served.refused_port),
             "LPM_PRIVATE_KEY": served.private_key,
-            "CHROMIUM": CHROMIUM,
         },
     )
     print(run.stdout)

@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -33,11 +30,10 @@ from api.demo.runner import DemoLoad, DemoOptions
 from api.demo.writer import RemoteWriter
 from api.rollup.minutes import roll_up
 from api.stats.ticks import publish_tick
-from tests.support.services import free_port
+from tests.support.browser import missing, run_node
+from tests.support.processes import lpmetrics_serve, ready_server, server_env
+from tests.support.services import empty_database, free_port
 
-HERE = Path(__file__).parent
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-NODE = shutil.which("node")
 # Bounds that only stop a run that would otherwise hang.
 RUN_SECONDS = 240
 READY_SECONDS = 120
@@ -47,54 +43,37 @@ READY_QUERY = """{ coverageGaps { cell } origins(level: CELL, window: LAST_DAY) 
   regions(level: LIVEPEER_REGION) { code capacity } }"""
 
 
-def _missing() -> str | None:
-    if NODE is None:
-        return "node is not installed (.ci/run installs Node.js and npm packages)"
-    if not Path(CHROMIUM).exists():
-        return f"no chromium at {CHROMIUM} (.ci/run: apt-get install chromium)"
-    if not (HERE / "node_modules" / "puppeteer-core").is_dir():
-        return "run 'npm ci' in tests/browser first (.ci/run does)"
-    return None
-
-
 @pytest.fixture
 def served(settings: Settings, tmp_path: Path) -> Iterator[tuple[str, int, int]]:
     """(server URL, the explorer's port, a port of an origin not allowed)."""
-    if (reason := _missing()) is not None:
+    if (reason := missing()) is not None:
         pytest.skip(reason)
     network = build_network()
     geoip = write_database(network, tmp_path / "demo-geoip.mmdb")
     frame_port, refused_port, port = free_port(), free_port(), free_port()
-    env = {
-        **os.environ,
-        "LPM_DATABASE_URL": settings.database_url or "",
-        "LPM_REDIS_URL": settings.redis_url or "",
-        "LPM_REDIS_PREFIX": settings.redis_prefix,
-        "LPM_SECRET": settings.secret or "",
-        "LPM_DATA_DIR": str(tmp_path / "data"),
-        "LPM_GEOIP_DB": str(geoip),
-        "LPM_CORS_ORIGINS": f"http://localhost:{frame_port}",
+    env = server_env(
+        settings,
+        LPM_DATA_DIR=str(tmp_path / "data"),
+        LPM_GEOIP_DB=str(geoip),
+        LPM_CORS_ORIGINS=f"http://localhost:{frame_port}",
         # The test rolls up and publishes the tick itself, at once, rather than wait
         # for the rollup worker's cadence.
-        "LPM_BACKGROUND_WORKERS": "false",
-    }
-    log = (tmp_path / "serve.log").open("w+")
-    lpmetrics = Path(sys.executable).parent / "lpmetrics"
-    process = subprocess.Popen(
-        [str(lpmetrics), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
+        LPM_BACKGROUND_WORKERS="false",
     )
-    url = f"http://127.0.0.1:{port}"
+    log = (tmp_path / "serve.log").open("w+")
     try:
-        _wait(lambda: httpx.get(f"{url}/readyz", timeout=2).status_code == 200, process)
-        _load_demo(settings.model_copy(update={"geoip_db": geoip}), network, url)
-        _wait(lambda: _has_data(url), process)
-        yield url, frame_port, refused_port
+        with ready_server(
+            lpmetrics_serve(port),
+            port,
+            env,
+            name="lpmetrics serve",
+            ready_seconds=READY_SECONDS,
+            output=log,
+        ) as (url, process):
+            _load_demo(settings.model_copy(update={"geoip_db": geoip}), network, url)
+            _wait(lambda: _has_data(url), process)
+            yield url, frame_port, refused_port
     finally:
-        process.terminate()
-        process.wait(timeout=30)
         log.seek(0)
         output = log.read()
         assert "Traceback" not in output, output
@@ -125,16 +104,7 @@ def _load_demo(settings: Settings, network, url: str) -> None:
 
     async def run() -> None:
         async with open_services(settings) as services:
-            tables = [
-                r["tablename"]
-                for r in await services.db.fetch(
-                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
-                    " AND tablename <> 'schema_migrations'"
-                )
-            ]
-            await services.db.execute(
-                "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
-            )
+            await empty_database(services.db)
             installed = await install(services, network)
             now = time.time()
             async with RemoteWriter(url) as writer:
@@ -147,23 +117,17 @@ def _load_demo(settings: Settings, network, url: str) -> None:
     asyncio.run(run())
 
 
-@pytest.mark.skipif(_missing() is not None, reason=_missing() or "")
+@pytest.mark.skipif(missing() is not None, reason=missing() or "")
 def test_map_page_in_chromium(served: tuple[str, int, int]) -> None:
     url, frame_port, refused_port = served
-    run = subprocess.run(
-        [NODE or "node", "map.mjs"],
-        cwd=HERE,
+    run = run_node(
+        "map.mjs",
         env={
-            **os.environ,
             "LPM_API_URL": url,
             "LPM_FRAME_PORT": str(frame_port),
             "LPM_REFUSED_PORT": str(refused_port),
-            "CHROMIUM": CHROMIUM,
         },
-        capture_output=True,
-        text=True,
         timeout=RUN_SECONDS,
-        check=False,
     )
     lines = run.stdout.strip().splitlines()
     assert lines, run.stderr

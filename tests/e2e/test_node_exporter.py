@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import re
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,8 +19,16 @@ import pytest
 from api.core.services import Services
 from api.core.settings import Settings
 from api.ingest.sharing import set_shared_metrics
-from tests.e2e.test_prometheus import ADDRESS, NODE, exporter, prometheus_agent, wait_for
-from tests.support.cli_env import lpmetrics
+from tests.support.processes import logged_process
+from tests.support.prometheus import (
+    ADDRESS,
+    NODE,
+    agent_config,
+    exporter,
+    ingest_block,
+    prometheus_agent,
+    wait_for,
+)
 from tests.support.services import free_port, running_server
 
 NODE_EXPORTER = shutil.which("prometheus-node-exporter") or shutil.which("node_exporter")
@@ -62,31 +69,18 @@ def write_port_counters(directory: Path, rx: int, tx: int) -> None:
 @contextlib.contextmanager
 def node_exporter(textfiles: Path, log: Path) -> Iterator[str]:
     port = free_port()
-    out = log.open("w")
-    proc = subprocess.Popen(
-        [
-            NODE_EXPORTER,  # type: ignore[list-item]
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--collector.disable-defaults",
-            "--collector.netdev",
-            # Export loopback too (excluded by default): the agent must drop it.
-            "--collector.netdev.device-exclude=^$",
-            "--collector.textfile",
-            f"--collector.textfile.directory={textfiles}",
-        ],
-        stdout=out,
-        stderr=subprocess.STDOUT,
-    )
-    try:
+    command = [
+        NODE_EXPORTER,  # type: ignore[list-item]
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--collector.disable-defaults",
+        "--collector.netdev",
+        # Export loopback too (excluded by default): the agent must drop it.
+        "--collector.netdev.device-exclude=^$",
+        "--collector.textfile",
+        f"--collector.textfile.directory={textfiles}",
+    ]
+    with logged_process(command, log):
         yield f"127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        out.close()
 
 
 async def _scrape(target: str) -> str:
@@ -111,12 +105,7 @@ async def test_node_exporter_nic_and_port_counters_reach_the_rollups(
     textfiles.mkdir()
     write_port_counters(textfiles, *FIRST)
     async with running_server(settings) as url:
-        created = await lpmetrics(
-            settings, "token", "create", "--orchestrator", ADDRESS,
-            "--name", "e2e", "--scope", "ingest", "--url", url,
-        )  # fmt: skip
-        assert created.returncode == 0, created.stderr
-        _token, block = created.stdout.split("\n", 1)
+        block = await ingest_block(settings, url, ADDRESS)
         with (
             exporter() as livepeer,
             node_exporter(textfiles, tmp_path / "node_exporter.log") as node,
@@ -124,16 +113,13 @@ async def test_node_exporter_nic_and_port_counters_reach_the_rollups(
             exposed = await _scrape(node)
             # The guide's config: both targets, node_exporter given the node's node_id.
             config = tmp_path / "prometheus.yml"
-            config.write_text(
-                "global:\n"
-                "  scrape_interval: 1s\n"
-                "scrape_configs:\n"
+            jobs = (
                 "  - job_name: livepeer\n"
                 f"    static_configs: [{{targets: ['{livepeer}']}}]\n"
                 "  - job_name: node\n"
                 f"    static_configs: [{{targets: ['{node}'], labels: {{node_id: '{NODE}'}}}}]\n"
-                + block
             )
+            config.write_text(agent_config(jobs, block))
             log = tmp_path / "prometheus.log"
             with prometheus_agent(config, tmp_path) as (proc, _prom_url):
                 await wait_for(

@@ -15,22 +15,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import websockets
 
-DASHBOARD = """
-query Dashboard($from: DateTime!, $to: DateTime!) {
-  network { ...figures }
-  month: network(window: LAST_30_DAYS) { ...figures }
-  byRegion: regions(level: LIVEPEER_REGION) {
-    code name location { latitude longitude } ...figures
-  }
-  byCountry: regions(level: COUNTRY) { code name ...figures }
-  streams: series(metric: STREAMS, from: $from, to: $to, step: 3600) { time value precision }
-}
-fragment figures on Stats {
-  asOf currentStreams avgStreams maxStreams capacity broadcasters pixelsPerSecond
-  transcodedMinutes segments precision
-  coverage { reportingOrchestrators knownOrchestrators stakeShare }
-}
-"""
+from tests.support.dashboard_query import DASHBOARD
+
 NETWORK = "{ network { asOf currentStreams capacity precision } }"
 VIEWER = "{ viewer { role address } access { precise } }"
 SUBSCRIPTION = "subscription { networkUpdates { asOf currentStreams precision } }"

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import contextlib
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import siwe.siwe
 from eth_abi import decode
 from eth_account import Account
+
+from tests.support.http_threads import QuietHandler, threaded_server
 
 IS_VALID_SIGNATURE = "0x1626ba7e"
 MAGIC_VALUE = "0x1626ba7e" + "00" * 28
@@ -71,28 +71,13 @@ class ContractWalletChain:
 def serve_chain(chain: ContractWalletChain) -> Iterator[str]:
     """Serve ``chain`` over HTTP on a loopback port; yields its URL."""
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             replies = (
                 [chain.answer(r) for r in body] if isinstance(body, list) else chain.answer(body)
             )
-            data = json.dumps(replies).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            self.send(json.dumps(replies).encode(), "application/json")
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with threaded_server(Handler) as port:
+        yield f"http://127.0.0.1:{port}"

@@ -125,21 +125,24 @@ def make_settings(
 _TABLES_KEPT = {"schema_migrations"}
 
 
+async def empty_database(db: asyncpg.Pool) -> None:
+    """Every table emptied (identities restarted) but the migrations' record."""
+    tables = [
+        r["tablename"]
+        for r in await db.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        if r["tablename"] not in _TABLES_KEPT
+    ]
+    if tables:
+        await db.execute(
+            "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
+        )
+
+
 @pytest.fixture
 async def services(settings: Settings) -> AsyncIterator[Services]:
     """Services on an emptied database and Redis prefix."""
     async with open_services(settings) as services:
-        tables = [
-            r["tablename"]
-            for r in await services.db.fetch(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
-            )
-            if r["tablename"] not in _TABLES_KEPT
-        ]
-        if tables:
-            await services.db.execute(
-                "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
-            )
+        await empty_database(services.db)
         async for key in services.redis.scan_iter(match=f"{settings.redis_prefix}*", count=1000):
             await services.redis.delete(key)
         yield services

@@ -7,17 +7,15 @@ other worker, for tests of what crosses processes (``LPM_*`` from the environmen
 from __future__ import annotations
 
 import contextlib
-import os
-import subprocess
 import sys
 from collections.abc import Iterator
 
-import httpx
 from starlette.applications import Starlette
 
 from api.core.settings import Settings, load_settings
 from api.http.app import create_app
 from api.stats.ticks import follow_rollups
+from tests.support.processes import ready_server, server_env
 from tests.support.services import free_port
 
 
@@ -29,35 +27,12 @@ def create() -> Starlette:
 def server_process(settings: Settings) -> Iterator[str]:
     """Run ``create`` with ``settings`` in a subprocess; yield its base URL."""
     port = free_port()
-    env = {
-        **os.environ,
-        "LPM_DATABASE_URL": settings.database_url or "",
-        "LPM_REDIS_URL": settings.redis_url or "",
-        "LPM_REDIS_PREFIX": settings.redis_prefix,
-        "LPM_SECRET": settings.secret or "",
-        "LPM_DATA_DIR": str(settings.data_dir),
-        "LPM_CORS_ORIGINS": ",".join(settings.cors_origins),
-    }
+    env = server_env(settings, LPM_CORS_ORIGINS=",".join(settings.cors_origins))
     command = [
         sys.executable, "-m", "uvicorn", "tests.support.stats_server:create", "--factory",
         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
         "--ws", "websockets-sansio",
     ]  # fmt: skip
-    process = subprocess.Popen(command, env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(600):
-            if process.poll() is not None:
-                raise RuntimeError("the server process exited")
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            subprocess.run(["sleep", "0.05"], check=True)
-        else:
-            raise RuntimeError("the server process did not get ready")
+    started = ready_server(command, port, env, name="the server process", ready_seconds=30)
+    with started as (url, _process):
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)

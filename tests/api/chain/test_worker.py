@@ -5,7 +5,6 @@ else keeps answering), and ``lpmetrics registry sync``."""
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -18,7 +17,7 @@ from api.chain.simulated import SimulatedChain, subgraph_app
 from api.chain.sync import chain_worker, state
 from api.core.services import Services
 from api.core.settings import Settings
-from tests.api.cli.test_demo_load import environment
+from tests.support.cli_env import cli_process, process_env
 from tests.support.services import free_port, running_server, serving
 
 ORCH = "0x" + "c3" * 20
@@ -96,33 +95,18 @@ async def test_an_unreachable_subgraph_affects_nothing_else(
     assert failures and float(failures[0].split()[-1]) >= 1
 
 
-async def _cli(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "api.cli",
-        *args,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await proc.communicate()
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()
-
-
 async def test_registry_sync_also_syncs_redemptions(
     services: Services, settings: Settings, subgraph: tuple[SimulatedChain, str], tmp_path: Path
 ) -> None:
     chain, url = subgraph
     recent(chain, 12)
-    env = environment(settings, tmp_path)
-    status, out, err = await _cli("registry", "sync", "--subgraph-url", url, env=env)
+    env = process_env(settings, tmp_path)
+    status, out, err = await cli_process("registry", "sync", "--subgraph-url", url, env=env)
     assert status == 0, err
     assert "synced 1 orchestrators" in out
     assert "synced 12 new winning-ticket redemptions" in out
     # Again: nothing new, nothing twice.
-    status, out, _ = await _cli("registry", "sync", "--subgraph-url", url, env=env)
+    status, out, _ = await cli_process("registry", "sync", "--subgraph-url", url, env=env)
     assert status == 0 and "synced 0 new" in out
     assert await services.db.fetchval("SELECT count(*) FROM chain_redemptions") == 12
     assert (await state(services.db)).synced_at <= datetime.now(UTC)

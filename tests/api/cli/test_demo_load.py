@@ -1,9 +1,6 @@
 """``lpmetrics demo-load`` as a user runs it: a real process driving a real server
 that shares its database."""
 
-import asyncio
-import os
-import sys
 from collections.abc import AsyncIterator
 
 import pytest
@@ -13,36 +10,12 @@ from starlette.routing import Route
 
 from api.core.services import Services
 from api.core.settings import Settings
+from tests.support.cli_env import cli_process, process_env
 from tests.support.services import free_port, running_server, serving
 
 
-def environment(settings: Settings, tmp_path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LPM_")}
-    env.update(
-        LPM_DATABASE_URL=str(settings.database_url),
-        LPM_REDIS_URL=str(settings.redis_url),
-        LPM_REDIS_PREFIX=settings.redis_prefix,
-        LPM_SECRET=str(settings.secret),
-        LPM_DATA_DIR=str(tmp_path),
-    )
-    return env
-
-
 async def demo_load(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
-    # Asynchronously: the server under test runs in this process's event loop.
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "api.cli",
-        "demo-load",
-        *args,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await proc.communicate()
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()
+    return await cli_process("demo-load", *args, env=env)
 
 
 @pytest.fixture
@@ -65,7 +38,7 @@ async def test_it_registers_the_demo_and_writes_through_ingest(
         "5m",
         "--duration",
         "0",
-        env=environment(settings, tmp_path),
+        env=process_env(settings, tmp_path),
     )
     assert status == 0, err
     assert "Traceback" not in err
@@ -103,7 +76,7 @@ async def test_a_server_on_another_database_is_named_as_the_problem(
             "2m",
             "--duration",
             "0",
-            env=environment(settings, tmp_path),
+            env=process_env(settings, tmp_path),
         )
     assert status == 2
     assert (
@@ -127,13 +100,13 @@ async def test_a_server_on_another_database_is_named_as_the_problem(
 async def test_bad_arguments_give_one_line_and_status_2(
     settings: Settings, tmp_path, args: list[str], message: str
 ) -> None:
-    status, _, err = await demo_load(*args, env=environment(settings, tmp_path))
+    status, _, err = await demo_load(*args, env=process_env(settings, tmp_path))
     assert status == 2
     assert err.strip().splitlines()[-1].startswith(message)
 
 
 async def test_no_server_at_the_url(settings: Settings, services: Services, tmp_path) -> None:
     url = f"http://127.0.0.1:{free_port()}"
-    status, _, err = await demo_load("--url", url, env=environment(settings, tmp_path))
+    status, _, err = await demo_load("--url", url, env=process_env(settings, tmp_path))
     assert status == 2
     assert err.strip().splitlines()[-1] == f"lpmetrics: no lpmetrics server answers at {url}"
