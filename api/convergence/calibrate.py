@@ -27,7 +27,7 @@ from api.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
-LOCK_KEY = 0x6C706D63  # "lpmc"
+LOCK_KEY = 0x6C706D76  # "lpmv"; not "lpmc", which is the chain sync's
 PASS_SECONDS = 600.0
 REFRESH = timedelta(days=1)
 HISTORY = timedelta(days=7)

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import redis.exceptions
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 
@@ -104,6 +104,11 @@ class IngestEndpoint:
             response = PlainTextResponse(exc.message + "\n", exc.status_code, headers=exc.headers)
             if exc.status_code in (400, 413, 415):
                 self._invalid(request, services, exc.message)
+        except ClientDisconnect:
+            # The sender gave up (its remote_timeout) before the body arrived: nothing
+            # was stored and it retries; no one is left to read an answer.
+            log.warning("ingest: client disconnected before its request was read")
+            response = _client_gone()
         except UNAVAILABLE as exc:
             log.warning("ingest unavailable: %s: %s", type(exc).__name__, exc)
             response = _unavailable()
@@ -216,6 +221,11 @@ class IngestEndpoint:
             services, orchestrator, batch, 0 if result.duplicate else result.samples
         )
         return result.samples
+
+
+def _client_gone() -> Response:
+    # 499 (nginx's "client closed request"): counted in the metrics, never sent.
+    return Response(status_code=499)
 
 
 def _unavailable() -> Response:

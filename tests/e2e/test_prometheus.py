@@ -54,7 +54,7 @@ async def test_agent_with_the_printed_block_delivers_allowlisted_metrics_only(
                 )
             )
             log = tmp_path / "prometheus.log"
-            with prometheus_agent(config, tmp_path) as (proc, prom_url):
+            async with prometheus_agent(config, tmp_path) as (proc, prom_url):
                 # Rows appear, then the rollup has counted paying broadcasters.
                 await wait_for(services, proc, log, "SELECT count(*) FROM node_minute_senders")
                 async with httpx.AsyncClient() as http:

@@ -4,12 +4,13 @@ log the test can show when something goes wrong."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -76,19 +77,24 @@ def ready_server(
         process.wait(timeout=30)
 
 
-@contextlib.contextmanager
-def logged_process(command: list[str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+@contextlib.asynccontextmanager
+async def logged_process(
+    command: list[str], log: Path
+) -> AsyncIterator[asyncio.subprocess.Process]:
     """Run ``command`` with its output in ``log``; on leaving, terminate it (killed if
-    it has not stopped after 30 s)."""
+    it has not stopped after 30 s) without blocking the event loop: a server under test
+    may run on it, and a stopping Prometheus agent flushes its queue to that server."""
     out = log.open("w")
-    process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    process = await asyncio.create_subprocess_exec(
+        *command, stdout=out, stderr=asyncio.subprocess.STDOUT
+    )
     try:
         yield process
     finally:
         process.terminate()
         try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
+            await asyncio.wait_for(process.wait(), 30)
+        except TimeoutError:
             process.kill()
-            process.wait()
+            await process.wait()
         out.close()

@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 from api.core.services import Services
@@ -68,8 +68,10 @@ def agent_flag() -> str:
     )
 
 
-@contextlib.contextmanager
-def prometheus_agent(config: Path, data: Path) -> Iterator[tuple[subprocess.Popen, str]]:
+@contextlib.asynccontextmanager
+async def prometheus_agent(
+    config: Path, data: Path
+) -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:
     port = free_port()
     command = [
         PROMETHEUS,  # type: ignore[list-item]
@@ -78,7 +80,7 @@ def prometheus_agent(config: Path, data: Path) -> Iterator[tuple[subprocess.Pope
         f"--storage.agent.path={data / 'agent'}",
         f"--web.listen-address=127.0.0.1:{port}",
     ]
-    with logged_process(command, data / "prometheus.log") as proc:
+    async with logged_process(command, data / "prometheus.log") as proc:
         yield proc, f"http://127.0.0.1:{port}"
 
 
@@ -86,11 +88,13 @@ def tail(log: Path) -> str:
     return log.read_text()[-3000:]
 
 
-async def wait_for(services: Services, proc: subprocess.Popen, log: Path, query: str) -> None:
+async def wait_for(
+    services: Services, proc: asyncio.subprocess.Process, log: Path, query: str
+) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + DEADLINE_SECONDS
     while not await services.db.fetchval(query):
-        if proc.poll() is not None:
+        if proc.returncode is not None:
             raise AssertionError(f"prometheus exited:\n{await asyncio.to_thread(tail, log)}")
         if loop.time() > deadline:
             raise AssertionError(

@@ -348,3 +348,34 @@ async def test_concurrent_first_requests_create_each_series_once(
     assert [r.status_code for r in responses] == [204] * 4
     assert await services.db.fetchval("SELECT count(*) FROM series") == 200
     assert await services.db.fetchval("SELECT count(*) FROM nodes") == 1
+
+
+async def test_a_sender_gone_mid_body_is_a_warning_not_an_error(
+    services: Services, settings: Settings, orch: Orchestrator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A Prometheus that gave up (its remote_timeout) while the body was read: nothing
+    stored, no traceback, counted as 499."""
+    body = v1_body(livepeer_series(200, timestamp_ms=now_ms()))
+    async with running_server(settings, workers=[]) as url, httpx.AsyncClient(base_url=url) as http:
+        host, port = url.removeprefix("http://").split(":")
+        _reader, writer = await asyncio.open_connection(host, int(port))
+        head = [
+            "POST /api/v1/write HTTP/1.1",
+            f"Host: {host}",
+            f"Authorization: Bearer {orch.token}",
+            *(f"{k}: {v}" for k, v in V1_HEADERS.items()),
+            f"Content-Length: {len(body)}",
+        ]
+        writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body[: len(body) // 2])
+        await writer.drain()
+        writer.close()
+        await writer.wait_closed()
+        for _ in range(100):
+            metrics = (await http.get("/metrics")).text
+            if value(metrics, 'lpm_ingest_requests_total{status="499"}'):
+                break
+            await asyncio.sleep(0.05)
+    assert value(metrics, 'lpm_ingest_requests_total{status="499"}') == 1
+    assert await stored_samples(services) == 0
+    ours = [r for r in caplog.records if r.name == "api.ingest.endpoint"]
+    assert ours and all(r.levelname == "WARNING" and r.exc_info is None for r in ours)
