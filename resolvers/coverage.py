@@ -154,7 +154,8 @@ class CoverageQuery:
         if view.public:
             k, finest = view.min_orchestrators, view.max_resolution
             origins = await _origins(context)
-            withheld = origins.withheld(k, finest)
+            # Solver time (api.disclosure.milp), with the located total in: off the loop.
+            withheld = await asyncio.to_thread(origins.withheld, k, finest)
             totals = await ticks_for(context.services).memo(
                 tick_of(context),
                 ("coverage-totals", k, finest),

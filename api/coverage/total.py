@@ -1,12 +1,17 @@
 """May the public view be told the network's located demand?
 
 ``coverageGaps`` publishes each cell's share of it, and a share times the cell's
-published ``origins`` figure is the total: so the total is a published figure too,
-one that ``origins`` alone never publishes and its audit
-(``api.stats.origins.Origins.withheld``) does not see. Rather than audit everything
-again with the total in (the greedy audit then withholds far more than needed on a
-small network), the total is published only when adding it to what ``origins``
-already publishes reveals nothing new, checked the way ``api.disclosure.audit`` does:
+published ``origins`` figure is the total: so the total is a published figure too.
+``api.stats.origins.Origins.withheld`` therefore chooses what ``origins`` withholds
+with the total in its table (``NETWORK``), the way the network's own figures are
+protected: the least complementary suppression (``api.disclosure.milp``) keeps the
+total while k orchestrators make it and withholds regions around it instead. (Without
+it the MILP withholds no more than ``origins`` alone needs, and the total then
+nearly always gives a withheld cell away: every share would go.)
+
+A window's total is published when that audit shows it, and when this independent
+check of the figures ``origins`` publishes plus the total agrees, so that a bug or a
+fallback in either never publishes a share it should not:
 
 1. it comes from no orchestrator or from at least k;
 2. for every level, the total minus that level's published regions (the withheld
@@ -26,7 +31,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from api.geo.grouping import Grouping, Level, grouping
+from api.geo.grouping import NETWORK, Grouping, Level, grouping
 from api.stats.origins import ORIGIN_RESOLUTION, Atom, Origins, origin_code
 from api.stats.windows import WINDOWS, Window
 
@@ -51,7 +56,12 @@ def publishable_totals(origins: Origins, k: int, max_resolution: int) -> frozens
     for (slice_, country, cell, orchestrator), mil_pixels in origins.rows.items():
         if cell and mil_pixels > 0:  # located demand: what the total sums
             per_slice[slice_][(country, cell)].add(orchestrator)
-    ok = {w for w in WINDOWS if _safe(_atoms(per_slice, w.slices), groupings, withheld, w, k)}
+    ok = {
+        w
+        for w in WINDOWS
+        if (w, NETWORK, "") not in withheld
+        and _safe(_atoms(per_slice, w.slices), groupings, withheld, w, k)
+    }
     # 4: nested windows, from the shortest: a difference with too few orchestrators
     # withholds the shorter window.
     shown = [w for w in WINDOWS if w in ok]

@@ -16,7 +16,7 @@ import h3
 
 from api.disclosure.audit import Table
 from api.disclosure.milp import withhold
-from api.geo.grouping import Grouping, Level, grouping
+from api.geo.grouping import NETWORK, Grouping, Level, grouping
 from api.geo.regions import continent_of, nearest_region
 from api.stats.windows import WINDOWS, Window
 
@@ -27,6 +27,8 @@ Atom = tuple[str, str]  # (country, cell)
 
 def origin_code(atom: Atom, by: Grouping) -> str | None:
     country, cell = atom
+    if by == NETWORK:  # the network's located demand: what coverageGaps' shares are of
+        return "" if cell else None
     if by.level is Level.CONTINENT:
         return continent_of(country) if country else None
     if by.level is Level.COUNTRY:
@@ -82,8 +84,11 @@ class Origins:
         return out
 
     def withheld(self, k: int, max_resolution: int) -> frozenset[tuple[Window, Grouping, str]]:
-        """Origins the public view withholds (``api.disclosure.audit``; no network total
-        of origins is published)."""
+        """Origins the public view withholds (``api.disclosure.milp``). The network's
+        located demand (``NETWORK``, code '') is in the table: ``origins`` does not
+        show it, but ``coverageGaps`` reveals it (a share times the cell's figure), so
+        the least suppression is chosen with it published, as the network's figures
+        are (``api.coverage.total``)."""
         key = (k, max_resolution)
         if key not in self._withheld:
             self._withheld[key] = self._protect(k, min(max_resolution, ORIGIN_RESOLUTION))
@@ -92,6 +97,7 @@ class Origins:
     def _protect(self, k: int, max_resolution: int) -> frozenset[tuple[Window, Grouping, str]]:
         cells = [grouping(Level.CELL, r) for r in range(max_resolution + 1)]
         groupings = [
+            NETWORK,
             grouping(Level.CONTINENT),
             grouping(Level.COUNTRY),
             grouping(Level.LIVEPEER_REGION),

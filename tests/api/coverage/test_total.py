@@ -1,12 +1,13 @@
 """``publishable_totals``: the located total joins the public figures only when it
-reveals nothing ``origins`` withholds."""
+reveals nothing ``origins`` withholds (origins' audit has the total in)."""
 
 from __future__ import annotations
 
 import h3
 
 from api.coverage.total import publishable_totals
-from api.stats.origins import Origins
+from api.geo.grouping import NETWORK, Level, grouping
+from api.stats.origins import Origins, origin_code
 from api.stats.windows import Window
 
 PLACES = {
@@ -27,10 +28,34 @@ def _origins(served: dict[str, str], slice_: int = 0) -> Origins:
     return Origins(rows)
 
 
-def test_total_minus_the_published_places_would_show_one_orchestrator() -> None:
-    # Sao Paulo is its own region at every level, served by P alone: origins withholds
-    # it and nothing else, so the total would give it away.
+def test_origins_withholds_a_complement_so_the_total_can_be_published() -> None:
+    # Sao Paulo is its own region at every level, served by P alone. With only it
+    # withheld, the total minus the published places would be P's figure: origins'
+    # audit has the total in, so it withholds another place with it and the total is
+    # published (the greedy-era check withheld every share instead).
     origins = _origins({"DE": "PQR", "AU": "PQR", "US": "PQR", "BR": "P"})
+    assert publishable_totals(origins, 3, 3) == frozenset(Window)
+    withheld = origins.withheld(3, 3)
+    finest = grouping(Level.CELL, 3)
+    cells = {c: h3.latlng_to_cell(*PLACES[c], 3) for c in PLACES}
+    hidden = [
+        c for c in ("DE", "AU", "US", "BR") if (Window.LAST_HOUR, finest, cells[c]) in withheld
+    ]
+    assert "BR" in hidden and len(hidden) >= 2  # the rest of the total: P, Q and R
+    assert (Window.LAST_HOUR, NETWORK, "") not in withheld
+
+
+def test_total_minus_the_published_places_would_show_one_orchestrator() -> None:
+    # Should origins withhold Sao Paulo alone (an audit without the total), the
+    # independent check keeps the total, and so every share, back.
+    origins = _origins({"DE": "PQR", "AU": "PQR", "US": "PQR", "BR": "P"})
+    sao_paulo = ("BR", h3.latlng_to_cell(*PLACES["BR"], 3))
+    groupings = [grouping(Level.CONTINENT), grouping(Level.COUNTRY)]
+    groupings += [grouping(Level.LIVEPEER_REGION)]
+    groupings += [grouping(Level.CELL, r) for r in range(4)]
+    origins._withheld[(3, 3)] = frozenset(
+        (w, g, origin_code(sao_paulo, g)) for w in Window for g in groupings
+    )
     assert publishable_totals(origins, 3, 3) == frozenset()
 
 
