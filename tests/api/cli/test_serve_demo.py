@@ -54,8 +54,9 @@ def ready(data: dict | None) -> bool:
     # coverage gaps have data too.
     located = any(o["pixelsPerSecond"] for o in data["origins"])
     gaps = any(g["demandShare"] for g in data["coverageGaps"])
-    # The simulated subgraph synced, and the inflating orchestrator caught (§9).
-    chain = data["network"]["verification"]["inconsistent"] == 1
+    # The simulated subgraph synced, and the inflating orchestrator caught (§9). Not
+    # "== 1": an honest orchestrator's ticket figures can fall outside 3/sqrt(n) by chance.
+    chain = data["network"]["verification"]["inconsistent"] >= 1
     return shown(data["network"]) and len(regions) >= 5 and located and gaps and chain
 
 
