@@ -52,7 +52,9 @@ async def test_backfill_and_catch_up_reach_the_rollups(services: Services, url: 
     for (address, _), row in by_node.items():
         assert row["within"]
         assert row["minutes"] >= 18
-        assert row["senders"] == per_stream[address]
+        # Senders come with per-stream metrics, from a node that had a stream in the
+        # window (with 8 orchestrators, a node may have none in 20 minutes).
+        assert row["senders"] == (per_stream[address] and (row["pixels"] or 0) > 0), dict(row)
         assert row["last"].timestamp() >= now - 180
     assert any(r["pixels"] > 0 for r in rows)
 
