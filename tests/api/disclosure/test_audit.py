@@ -134,11 +134,14 @@ def test_three_levels_only_the_span_catches() -> None:
     _safe(t, withheld, K, groupings)
 
 
-def test_a_healthy_table_loses_nothing() -> None:
-    def place(continent: str, country: str, region: str, who: set[str]):
-        codes = {NETWORK: "", CONTINENT: continent, COUNTRY: country, LIVEPEER: region}
-        return (codes, [who])
+def place(continent: str, country: str, region: str, who: set[str]):
+    """One place of a one-window table, coded at the network, continent, country and
+    Livepeer-region levels, with the orchestrators it holds."""
+    codes = {NETWORK: "", CONTINENT: continent, COUNTRY: country, LIVEPEER: region}
+    return (codes, [who])
 
+
+def test_a_healthy_table_loses_nothing() -> None:
     t = crossing(
         {
             "de1": place("EU", "DE", "FRA", {"a", "b", "c"}),

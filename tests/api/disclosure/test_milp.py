@@ -14,7 +14,7 @@ from api.disclosure.audit import Table, prepare, protect
 from api.disclosure.milp import withhold
 from api.disclosure.model import build
 from api.geo.grouping import NETWORK, Grouping, Level, grouping
-from tests.api.disclosure.test_audit import _regions, _safe, _who, crossing
+from tests.api.disclosure.test_audit import _regions, _safe, _who, crossing, place
 
 CONTINENT = grouping(Level.CONTINENT)
 COUNTRY = grouping(Level.COUNTRY)
@@ -25,10 +25,6 @@ K = 3
 
 def test_seven_orchestrators_one_complementary_region() -> None:
     # The case: three orchestrators in FRA, three in LAX, one in NYC.
-    def place(continent: str, country: str, region: str, who: set[str]):
-        codes = {NETWORK: "", CONTINENT: continent, COUNTRY: country, LIVEPEER: region}
-        return (codes, [who])
-
     t = crossing(
         {
             "fra": place("EU", "DE", "FRA", {"a", "b", "c"}),
