@@ -1,8 +1,9 @@
-"""The response cache for anonymous GraphQL queries, per tick, in the process and in
-Redis (docs/statistics.md, "Caching").
+"""The response cache for GraphQL queries, per tick, in the process and in Redis
+(docs/statistics.md, "Caching").
 
-Only callers that ``identify`` as ANONYMOUS are cached: a signed-in caller's answer is
-never stored, so it can never be served to someone else.
+Only answers that are the same for every caller of a view class are stored: anonymous
+callers', and signed-in callers' for documents that ask nothing about who is calling
+(``api.http.graphql._shared_key``); the key names the view class.
 
 While Redis is away each process keeps only its own dictionary (``api.core.outage``: no
 connection attempt per request, one log line per outage); every miss is answered from

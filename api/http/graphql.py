@@ -1,8 +1,9 @@
 """The ``/graphql`` endpoint: strawberry on Starlette, GraphiQL for browsers, and
 graphql-transport-ws subscriptions on the same path.
 
-In front of strawberry sits the response cache (``api.http.cache``): an anonymous query
-already answered for the current tick is sent from the cache without running GraphQL.
+In front of strawberry sits the response cache (``api.http.cache``): a query already
+answered for the current tick is sent from the cache without running GraphQL, when its
+answer is the same for every caller of its view class (``_shared_key``).
 Each request is pinned to one tick (``api.stats.ticks``) before anything runs, so the
 cached body and the figures in it always belong to the same tick.
 
@@ -47,10 +48,11 @@ from api.http.media import CONTENT_TYPE, request_error_status, wants_graphql_res
 from api.playground import playground_page
 from api.stats.ticks import ticks_for
 from auth.connection_params import identify_connection_params
-from auth.identity import identify
+from auth.identity import Identity, identify
 from auth.watch import seconds_left
 from resolvers.context import Context
 from resolvers.limits import add_codes
+from resolvers.sameness import same_for_every_caller
 from resolvers.schema import schema
 from resolvers.view import identity_of, prepare
 
@@ -197,10 +199,12 @@ class GraphQLApp(GraphQL[Context, None]):
         services: Services = request.app.state.services
         tick = scope[_TICK] = ticks_for(services).now()
         content, receive = await _cache_content(request, receive)
-        if content is None or (await identify(request, services)).role != "ANONYMOUS":
+        key = None
+        if content is not None:
+            key = _shared_key(scope["method"], content, await identify(request, services))
+        if key is None:
             await super().__call__(scope, receive, send)
             return
-        key = request_key(scope["method"], content)
         cache = cache_for(services)
         cached = await cache.get(services, tick, key)
         if cached is None:
@@ -288,8 +292,24 @@ async def _cache_content(request: Request, receive: Receive) -> tuple[bytes | No
     return (body if len(body) <= MAX_REQUEST_BYTES else None), replay
 
 
-def _is_query(method: str, content: bytes) -> bool:
-    """True when the request's operation is a query (mutations are never cached)."""
+def _shared_key(method: str, content: bytes, identity: Identity) -> str | None:
+    """The cache key of a request whose answer its caller shares with others, or None.
+
+    Anonymous callers all share one view, whatever they ask. A signed-in caller shares
+    the answer with every caller of its view class (precise, or the public view when
+    downgraded) only for documents that answer the same whoever asks
+    (``resolvers.sameness``); its own data, tokens or sessions are never shared."""
+    key = request_key(method, content)
+    if identity.role == "ANONYMOUS":
+        return key
+    operation = _operation(method, content)
+    if operation is None or not same_for_every_caller(*operation):
+        return None
+    return ("precise:" if identity.precise else "") + key
+
+
+def _operation(method: str, content: bytes) -> tuple[str, str | None] | None:
+    """The document and operation name of a request, None when it has none."""
     try:
         if method == "GET":
             params = Request({"type": "http", "query_string": content}).query_params
@@ -297,13 +317,19 @@ def _is_query(method: str, content: bytes) -> bool:
         else:
             payload = json.loads(content)
             if not isinstance(payload, dict):
-                return False
+                return None
             text, name = payload.get("query"), payload.get("operationName")
     except ValueError:
-        return False
+        return None
     if not isinstance(text, str) or not (name is None or isinstance(name, str)):
-        return False
-    return _operation_type(text, name) == OperationType.QUERY
+        return None
+    return text, name
+
+
+def _is_query(method: str, content: bytes) -> bool:
+    """True when the request's operation is a query (mutations are never cached)."""
+    operation = _operation(method, content)
+    return operation is not None and _operation_type(*operation) == OperationType.QUERY
 
 
 @functools.lru_cache(maxsize=512)

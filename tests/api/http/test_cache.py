@@ -1,5 +1,6 @@
-"""The anonymous response cache: served without GraphQL within a tick, shared through
-Redis, dropped when the tick moves, never for signed-in callers or mutations."""
+"""The response cache: served without GraphQL within a tick, shared through Redis,
+dropped when the tick moves; signed-in answers only where they are the same for every
+caller of the view class, never answers about the caller, never mutations."""
 
 from __future__ import annotations
 
@@ -56,23 +57,56 @@ async def test_a_new_tick_is_answered_anew(
     assert after.json()["data"]["network"]["asOf"] == "2024-05-01T12:01:00+00:00"
 
 
-async def test_signed_in_callers_are_never_cached(
+async def _cache_keys(services: Services) -> list[bytes]:
+    return [k async for k in services.redis.scan_iter(match=services.key("gqlcache", "*"))]
+
+
+async def test_signed_in_callers_share_answers_that_are_the_same_for_everyone(
     services: Services, scripted: Loaded, quiet_url: str, as_anonymous: httpx.AsyncClient
 ) -> None:
-    await as_anonymous.post("/graphql", json=QUERY)
-    assert (await as_anonymous.post("/graphql", json=QUERY)).headers["x-lpm-cache"] == "hit"
-    async with await signed_in(services, quiet_url, "A") as as_a:
-        for _ in range(2):
-            response = await as_a.post("/graphql", json=QUERY)
-            assert "x-lpm-cache" not in response.headers
-            assert response.json()["data"]["network"] == {
-                "asOf": "2024-05-01T12:00:00+00:00",
-                "currentStreams": 22,
-                "precision": "EXACT",
-            }
-    # Nothing of theirs was stored: the one entry is the anonymous answer.
-    keys = [k async for k in services.redis.scan_iter(match=services.key("gqlcache", "*"))]
-    assert len(keys) == 1
+    public = await as_anonymous.post("/graphql", json=QUERY)
+    exact = {"asOf": "2024-05-01T12:00:00+00:00", "currentStreams": 22, "precision": "EXACT"}
+    async with (
+        await signed_in(services, quiet_url, "A") as as_a,
+        await signed_in(services, quiet_url, "B") as as_b,
+    ):
+        first = await as_a.post("/graphql", json=QUERY)
+        assert "x-lpm-cache" not in first.headers
+        assert first.json()["data"]["network"] == exact
+        # Another orchestrator, the same precise view: computed once for both.
+        second = await as_b.post("/graphql", json=QUERY)
+        assert second.headers["x-lpm-cache"] == "hit"
+        assert second.content == first.content
+    # The public answer is its own entry, never the precise one.
+    again = await as_anonymous.post("/graphql", json=QUERY)
+    assert again.headers["x-lpm-cache"] == "hit"
+    assert again.content == public.content != first.content
+    assert len(await _cache_keys(services)) == 2
+
+
+async def test_answers_about_the_caller_are_never_shared(
+    services: Services, scripted: Loaded, quiet_url: str
+) -> None:
+    documents = [
+        "{ viewer { address } network { asOf } }",
+        "{ access { precise reason } }",
+        '{ orchestrator(address: "%s") { address } }',
+        "query Q { ...Me } fragment Me on Query { viewer { nodes { name } } }",
+    ]
+    async with (
+        await signed_in(services, quiet_url, "A") as as_a,
+        await signed_in(services, quiet_url, "B") as as_b,
+    ):
+        a_address = (await graphql(as_a, "{ viewer { address } }"))["viewer"]["address"]
+        for document in documents:
+            query = {"query": document.replace("%s", a_address)}
+            for http in (as_a, as_a, as_b):
+                response = await http.post("/graphql", json=query)
+                assert response.status_code == 200, response.text
+                assert "x-lpm-cache" not in response.headers, document
+        b = await graphql(as_b, "{ viewer { address } network { asOf } }")
+        assert b["viewer"]["address"] != a_address
+    assert await _cache_keys(services) == []
 
 
 async def test_mutations_and_errors_are_not_cached(as_anonymous: httpx.AsyncClient) -> None:
