@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import weakref
 from collections import OrderedDict, defaultdict
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
@@ -141,6 +141,20 @@ def _merge(kind: Kind[Any], parts: list[dict[tuple[Any, ...], Any]]) -> dict[tup
     return out
 
 
+def _cover(piece: Piece, kept: Iterable[Piece]) -> tuple[list[Piece], Piece]:
+    """Kept pieces lying within ``piece`` (same hours, same versions) that do not
+    overlap, largest first, and the hours of ``piece`` they leave to read."""
+    hours = set(piece)
+    within = sorted((k for k in kept if k[0] in hours and hours.issuperset(k)), key=len)
+    parts: list[Piece] = []
+    covered: set[tuple[datetime, int]] = set()
+    for other in reversed(within):
+        if covered.isdisjoint(other):
+            parts.append(other)
+            covered.update(other)
+    return parts, tuple(h for h in piece if h not in covered)
+
+
 class HourlyCache:
     """One process's kept hourly sums for one deployment, per reader (query and args)."""
 
@@ -170,7 +184,13 @@ class HourlyCache:
         wanted = {piece for part in p.pieces for piece in part}
         # Taken before the read: a newer tick's read may prune meanwhile.
         have = {piece: reader.pieces[piece] for piece in wanted if piece in reader.pieces}
-        missing = sorted(wanted - have.keys())
+        # A new piece is made of kept ones where it can be (a day whose hours were kept
+        # in blocks of four), and of what is read.
+        made: dict[Piece, tuple[list[dict[tuple[Any, ...], V]], Piece]] = {}
+        for piece in wanted - have.keys():
+            parts, rest = _cover(piece, reader.pieces)
+            made[piece] = ([reader.pieces[k] for k in parts], rest)
+        missing = sorted({rest for _, rest in made.values() if rest})
         sub = Plan(
             [FIRST_PIECE + i for i, piece in enumerate(missing) for _ in piece],
             [hour for piece in missing for hour, _ in piece],
@@ -187,8 +207,13 @@ class HourlyCache:
                 fetched[k[0] - FIRST_PIECE][k[1:]] = value
             else:
                 minutes[k[0]][k[1:]] = value
-        for i, piece in enumerate(missing):
-            have[piece] = reader.pieces[piece] = fetched.get(i, {})
+        read = {piece: fetched.get(i, {}) for i, piece in enumerate(missing)}
+        for piece, (parts, rest) in made.items():
+            if rest:
+                parts = [*parts, read[rest]]
+            have[piece] = reader.pieces[piece] = (
+                parts[0] if len(parts) == 1 else _merge(kind, parts)
+            )
 
         out: dict[Any, V] = {}
         for index, part in enumerate(p.pieces):
