@@ -1,0 +1,257 @@
+"""Benchmark of the per-tick snapshot reload, full vs incremental (not collected by pytest).
+
+    uv run python -m tests.bench.snapshot [--ticks 10] [--source lpm_bench] [--keep]
+
+Copies the query benchmark's database (``--source``, built by ``tests.bench.query``;
+``CREATE DATABASE ... TEMPLATE``, the source is only read) to ``lpm_snapshot_bench``, or
+builds a smaller history there itself (``build_history``) when the copy cannot be made,
+and applies the migrations to the copy. Then, for ``--ticks`` consecutive ticks ending
+near the newest data (minute by minute, across an hour), it reloads what every tick
+reloads -- the snapshot (``api.stats.snapshot._load``), the peaks of three groupings,
+the origins and one orchestrator's per-node figures -- twice per tick, in turns:
+
+* full: every read sums the hourly tables again (plain ``Plan``), as before;
+* incremental: the same reads through the kept hourly sums (``api.stats.hourly``),
+  warmed by one tick before the first measured one.
+
+Per tick it measures wall time, PostgreSQL CPU time (the backends serving the bench
+database, from ``/proc/<pid>/sched``: the server must run on this machine) and the
+bench process's CPU time (Python: decoding rows, merging), prints the medians, and
+checks the two results are equal (floats within 1e-9 relative: sums in another order).
+
+``LPM_DATABASE_URL`` names the server (any database on it); ``LPM_REDIS_URL`` a Redis
+(the snapshot's tick memo lives next to it, under its own prefix).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import os
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import astuple, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from api.core.migrate import migrate
+from api.core.services import Services, open_services
+from api.core.settings import load_settings
+from api.geo.grouping import NETWORK, Level, grouping
+from api.rollup.hours import refresh
+from api.stats import hourly, load, snapshot
+from api.stats.load import NodeUsage, Plan, Usage
+from api.stats.windows import HOUR, MINUTE
+from tests.bench.query import build_history
+
+DATABASE = "lpm_snapshot_bench"
+GROUPINGS = (NETWORK, grouping(Level.COUNTRY), grouping(Level.LIVEPEER_REGION))
+
+
+def _with_database(url: str, name: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
+async def prepare(admin_url: str, source: str, keep: bool) -> str:
+    url = _with_database(admin_url, DATABASE)
+    admin = await asyncpg.connect(admin_url)
+    try:
+        exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", DATABASE)
+        if exists and keep:
+            built = True
+        else:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+            start = time.perf_counter()
+            try:
+                await admin.execute(f'CREATE DATABASE "{DATABASE}" TEMPLATE "{source}"')
+                print(f"copied {source} in {time.perf_counter() - start:.0f} s")
+                built = True
+            except asyncpg.PostgresError as exc:
+                print(f"cannot copy {source} ({exc}); building a 7-day history instead")
+                await admin.execute(f'CREATE DATABASE "{DATABASE}"')
+                built = False
+    finally:
+        await admin.close()
+    if not built:
+        now = datetime.now().astimezone().replace(second=0, microsecond=0) - MINUTE
+        await build_history(url, 100, 150, 7, now)
+    conn = await asyncpg.connect(url)
+    try:
+        await migrate(conn)
+    finally:
+        await conn.close()
+    pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
+    try:
+        await refresh(pool, before=datetime.now().astimezone() + timedelta(days=1))
+    finally:
+        await pool.close()
+    return url
+
+
+async def _backend_ms(db: asyncpg.Pool) -> float:
+    """CPU milliseconds used so far by the backends connected to the bench database."""
+    pids = [
+        r["pid"]
+        for r in await db.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+            DATABASE,
+        )
+    ]
+    total = 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/sched") as f:
+                for line in f:
+                    if line.startswith("se.sum_exec_runtime"):
+                        total += float(line.split(":")[1])
+        except OSError:
+            pass
+    return total
+
+
+@dataclass
+class Sample:
+    wall_ms: float
+    postgres_ms: float
+    python_ms: float
+
+
+async def _reload(services: Services, tick: datetime, incremental: bool) -> dict[str, Any]:
+    """Everything a tick reloads; with ``incremental`` through the kept hourly sums."""
+    db = services.db
+    if incremental:
+        snap = await snapshot._load(services, tick)
+        p: Plan = snap.plan
+    else:
+        p = load.window_plan(tick, await load.dirty_hours(db, load.earliest(tick)))
+        places, registry, usage, senders, current = await asyncio.gather(
+            load.places(db),
+            load.registry(db),
+            load.read(db, load.usage, p),
+            load.read(db, load.senders, p),
+            load.current(db, tick),
+        )
+        snap = snapshot.Snapshot(tick, p, places, registry, usage, senders, current)
+    peaks = await asyncio.gather(*(load.read(db, load.peaks, p, by) for by in GROUPINGS))
+    origins = await load.read(db, load.origins, p)
+    orchestrator = min(snap.registry)
+    nodes = await load.read(db, load.node_usage, p, orchestrator, tick)
+    return {
+        "usage": snap.usage,
+        "senders": snap.senders,
+        **{("peaks", by): v for by, v in zip(GROUPINGS, peaks, strict=True)},
+        "origins": origins,
+        "nodes": nodes,
+    }
+
+
+async def _timed(
+    services: Services, run: Callable[[], Awaitable[dict[str, Any]]]
+) -> tuple[Sample, dict[str, Any]]:
+    pg = await _backend_ms(services.db)
+    cpu = time.process_time()
+    start = time.perf_counter()
+    result = await run()
+    wall = time.perf_counter() - start
+    cpu = time.process_time() - cpu
+    return Sample(wall * 1e3, await _backend_ms(services.db) - pg, cpu * 1e3), result
+
+
+def _close(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+    if isinstance(a, Usage | NodeUsage) and type(a) is type(b):
+        return _close(astuple(a), astuple(b))
+    if isinstance(a, tuple | list) and isinstance(b, tuple | list):
+        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
+    return bool(a == b)
+
+
+def _median(samples: list[Sample]) -> Sample:
+    return Sample(
+        statistics.median(s.wall_ms for s in samples),
+        statistics.median(s.postgres_ms for s in samples),
+        statistics.median(s.python_ms for s in samples),
+    )
+
+
+def _line(name: str, s: Sample) -> str:
+    return (
+        f"  {name:<12} wall {s.wall_ms:7.1f} ms   PostgreSQL {s.postgres_ms:7.1f} ms"
+        f"   Python {s.python_ms:6.1f} ms"
+    )
+
+
+async def bench(url: str, redis_url: str, ticks: int) -> int:
+    settings = load_settings(
+        database_url=url, redis_url=redis_url, redis_prefix="lpmsnapbench:", secret="bench"
+    )
+    async with open_services(settings) as services:
+        newest = await services.db.fetchval("SELECT max(minute) FROM node_minutes")
+        # Consecutive ticks crossing an hour: the last ``ticks`` minutes up to 5 after it.
+        first = newest.replace(minute=0) - (ticks - 5) * MINUTE
+        if first + (ticks - 1) * MINUTE > newest:
+            first -= HOUR
+        cache = hourly.cache_for(services)
+        cold, _ = await _timed(services, lambda: _reload(services, first - MINUTE, True))
+        print(f"{ticks} ticks from {first:%Y-%m-%d %H:%M} (UTC), every minute")
+        print(_line("first fill", cold), f"  ({cache.hours_read} hours read)")
+        full: list[Sample] = []
+        inc: list[Sample] = []
+        equal = True
+        for i in range(ticks):
+            tick = first + i * MINUTE
+            f, want = await _timed(services, lambda t=tick: _reload(services, t, False))
+            before = cache.hours_read
+            n, got = await _timed(services, lambda t=tick: _reload(services, t, True))
+            full.append(f)
+            inc.append(n)
+            same = _close(got, want)
+            equal = equal and same
+            print(
+                f"  {tick:%H:%M}  full {f.wall_ms:6.1f} / {f.postgres_ms:6.1f} ms"
+                f"   incremental {n.wall_ms:6.1f} / {n.postgres_ms:6.1f} ms"
+                f"   hours read {cache.hours_read - before:4d}   equal {same}"
+            )
+        print("medians (wall, PostgreSQL CPU, bench process CPU):")
+        print(_line("full", _median(full)))
+        print(_line("incremental", _median(inc)))
+        print(f"  cache: {cache.size()} pieces and slice sums; results equal: {equal}")
+        return 0 if equal else 1
+
+
+async def main_async(args: argparse.Namespace) -> int:
+    admin_url = os.environ.get("LPM_DATABASE_URL")
+    redis_url = os.environ.get("LPM_REDIS_URL")
+    if not admin_url or not redis_url:
+        print("set LPM_DATABASE_URL (a server holding --source) and LPM_REDIS_URL")
+        return 2
+    url = await prepare(admin_url, args.source, args.keep)
+    try:
+        return await bench(url, redis_url, args.ticks)
+    finally:
+        if not args.keep:
+            admin = await asyncpg.connect(admin_url)
+            try:
+                await admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+            finally:
+                await admin.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--ticks", type=int, default=10)
+    parser.add_argument("--source", default="lpm_bench", help="database to copy")
+    parser.add_argument("--keep", action="store_true", help="reuse and keep the copy")
+    return asyncio.run(main_async(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
