@@ -102,6 +102,10 @@ async def _backend_ms(db: asyncpg.Pool) -> float:
             DATABASE,
         )
     ]
+    return _cpu_ms(pids)
+
+
+def _cpu_ms(pids: list[int]) -> float:
     total = 0.0
     for pid in pids:
         try:
