@@ -15,7 +15,10 @@ pieces (kept too, until its pieces change), and the tick's result is that plus t
 minute part: usage added, sender sets united, peaks maxed, origin pixels added.
 
 Memory is bounded: each reader keeps the pieces and slice sums its newest tick used,
-and at most ``READERS`` readers are kept (least recently used dropped).
+and at most ``READERS`` readers of one kind (the first part of their key: ``"usage"``,
+``"peaks"`` per grouping, ``"node_usage"`` per orchestrator ...) are kept, the least
+recently used dropped, so many orchestrators' per-node reads cannot push out the
+snapshot's.
 
 Sums are of floats: merged in another order than PostgreSQL's single ``sum``, they may
 differ from a full read in the last bits; counts, sets, flags and maxima are identical.
@@ -42,7 +45,7 @@ BLOCKS = (24, 4, 1)
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 # Ids of pieces within one read: above any slice index.
 FIRST_PIECE = 1000
-READERS = 256
+READERS = 128
 
 Piece = tuple[tuple[datetime, int], ...]  # (hour, version) of each of its hours
 
@@ -159,13 +162,16 @@ class HourlyCache:
     """One process's kept hourly sums for one deployment, per reader (query and args)."""
 
     def __init__(self, readers: int = READERS) -> None:
-        self._readers: OrderedDict[Hashable, _Reader] = OrderedDict()
+        self._kinds: dict[Hashable, OrderedDict[Hashable, _Reader]] = {}
         self._limit = readers
         self.hours_read = 0  # hours read from the hourly tables so far (for tests, benches)
 
     def size(self) -> int:
         """Pieces and slice sums held."""
-        return sum(len(r.pieces) + len(r.slices) for r in self._readers.values())
+        return sum(len(r.pieces) + len(r.slices) for r in self.readers())
+
+    def readers(self) -> list[_Reader]:
+        return [r for kind in self._kinds.values() for r in kind.values()]
 
     async def read(
         self,
@@ -177,10 +183,11 @@ class HourlyCache:
         *args: Any,
     ) -> dict[Any, V]:
         """What ``query(db, p, *args)`` returns, reading only what is not kept."""
-        reader = self._readers.pop(key, None) or _Reader()
-        self._readers[key] = reader
-        while len(self._readers) > self._limit:
-            self._readers.popitem(last=False)
+        readers = self._kinds.setdefault(key[0] if isinstance(key, tuple) else key, OrderedDict())
+        reader = readers.pop(key, None) or _Reader()
+        readers[key] = reader
+        while len(readers) > self._limit:
+            readers.popitem(last=False)
         wanted = {piece for part in p.pieces for piece in part}
         # Taken before the read: a newer tick's read may prune meanwhile.
         have = {piece: reader.pieces[piece] for piece in wanted if piece in reader.pieces}

@@ -14,9 +14,10 @@ the origins and one orchestrator's per-node figures -- twice per tick, in turns:
 * incremental: the same reads through the kept hourly sums (``api.stats.hourly``),
   warmed by one tick before the first measured one.
 
-Per tick it measures wall time, PostgreSQL CPU time (the backends serving the bench
-database, from ``/proc/<pid>/sched``: the server must run on this machine) and the
-bench process's CPU time (Python: decoding rows, merging), prints the medians, and
+Per tick it measures wall time, PostgreSQL time (``pg_stat_database.active_time`` of
+the bench database: time its backends spent executing statements, summed; every
+backend's statistics flushed before reading them) and the bench process's CPU time
+(Python: decoding rows, merging), prints the medians, and
 checks the two results are equal (floats within 1e-9 relative: sums in another order).
 
 ``LPM_DATABASE_URL`` names the server (any database on it); ``LPM_REDIS_URL`` a Redis
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import math
 import os
 import statistics
@@ -93,29 +95,25 @@ async def prepare(admin_url: str, source: str, keep: bool) -> str:
     return url
 
 
-async def _backend_ms(db: asyncpg.Pool) -> float:
-    """CPU milliseconds used so far by the backends connected to the bench database."""
-    pids = [
-        r["pid"]
-        for r in await db.fetch(
-            "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
-            DATABASE,
-        )
-    ]
-    return _cpu_ms(pids)
+POOL = 8
 
 
-def _cpu_ms(pids: list[int]) -> float:
-    total = 0.0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/sched") as f:
-                for line in f:
-                    if line.startswith("se.sum_exec_runtime"):
-                        total += float(line.split(":")[1])
-        except OSError:
-            pass
-    return total
+async def _postgres_ms(services: Services, probe: asyncpg.Connection) -> float:
+    """Milliseconds PostgreSQL has spent executing statements in the bench database
+    (``pg_stat_database.active_time``, summed over backends), every pool connection's
+    pending statistics flushed first."""
+    conns = [await services.db.acquire() for _ in range(POOL)]
+    try:
+        for conn in conns:
+            await conn.execute("SELECT pg_stat_force_next_flush()")
+    finally:
+        for conn in conns:
+            await services.db.release(conn)
+    await asyncio.sleep(0.02)
+    await probe.execute("SELECT pg_stat_clear_snapshot()")
+    return await probe.fetchval(
+        "SELECT active_time FROM pg_stat_database WHERE datname = current_database()"
+    )
 
 
 @dataclass
@@ -155,15 +153,15 @@ async def _reload(services: Services, tick: datetime, incremental: bool) -> dict
 
 
 async def _timed(
-    services: Services, run: Callable[[], Awaitable[dict[str, Any]]]
+    services: Services, probe: asyncpg.Connection, run: Callable[[], Awaitable[dict[str, Any]]]
 ) -> tuple[Sample, dict[str, Any]]:
-    pg = await _backend_ms(services.db)
+    pg = await _postgres_ms(services, probe)
     cpu = time.process_time()
     start = time.perf_counter()
     result = await run()
     wall = time.perf_counter() - start
     cpu = time.process_time() - cpu
-    return Sample(wall * 1e3, await _backend_ms(services.db) - pg, cpu * 1e3), result
+    return Sample(wall * 1e3, await _postgres_ms(services, probe) - pg, cpu * 1e3), result
 
 
 def _close(a: Any, b: Any) -> bool:
@@ -197,14 +195,17 @@ async def bench(url: str, redis_url: str, ticks: int) -> int:
     settings = load_settings(
         database_url=url, redis_url=redis_url, redis_prefix="lpmsnapbench:", secret="bench"
     )
-    async with open_services(settings) as services:
+    async with open_services(settings) as opened:
+        pool = await asyncpg.create_pool(url, min_size=POOL, max_size=POOL)
+        services = dataclasses.replace(opened, db=pool)
+        probe = await asyncpg.connect(url)
         newest = await services.db.fetchval("SELECT max(minute) FROM node_minutes")
         # Consecutive ticks crossing an hour: the last ``ticks`` minutes up to 5 after it.
         first = newest.replace(minute=0) - (ticks - 5) * MINUTE
         if first + (ticks - 1) * MINUTE > newest:
             first -= HOUR
         cache = hourly.cache_for(services)
-        cold, _ = await _timed(services, lambda: _reload(services, first - MINUTE, True))
+        cold, _ = await _timed(services, probe, lambda: _reload(services, first - MINUTE, True))
         print(f"{ticks} ticks from {first:%Y-%m-%d %H:%M} (UTC), every minute")
         print(_line("first fill", cold), f"  ({cache.hours_read} hours read)")
         full: list[Sample] = []
@@ -212,9 +213,9 @@ async def bench(url: str, redis_url: str, ticks: int) -> int:
         equal = True
         for i in range(ticks):
             tick = first + i * MINUTE
-            f, want = await _timed(services, lambda t=tick: _reload(services, t, False))
+            f, want = await _timed(services, probe, lambda t=tick: _reload(services, t, False))
             before = cache.hours_read
-            n, got = await _timed(services, lambda t=tick: _reload(services, t, True))
+            n, got = await _timed(services, probe, lambda t=tick: _reload(services, t, True))
             full.append(f)
             inc.append(n)
             same = _close(got, want)
@@ -224,10 +225,12 @@ async def bench(url: str, redis_url: str, ticks: int) -> int:
                 f"   incremental {n.wall_ms:6.1f} / {n.postgres_ms:6.1f} ms"
                 f"   hours read {cache.hours_read - before:4d}   equal {same}"
             )
-        print("medians (wall, PostgreSQL CPU, bench process CPU):")
+        print("medians (wall, PostgreSQL statement time, bench process CPU):")
         print(_line("full", _median(full)))
         print(_line("incremental", _median(inc)))
         print(f"  cache: {cache.size()} pieces and slice sums; results equal: {equal}")
+        await probe.close()
+        await pool.close()
         return 0 if equal else 1
 
 

@@ -188,13 +188,17 @@ async def test_the_cache_is_bounded(services: Services) -> None:
     # two ragged ends of at most 3 + 4 + ... hours per slice) and four slice sums.
     assert max(sizes) <= 3 * (4 * (30 + 2 * (5 + 3)) + 4)
 
+    # At most so many readers of a kind: three groupings' peaks keep two, and do not
+    # push out the usage reader (another kind).
     small = HourlyCache(readers=2)
-    snap = await snapshot._load(services, TICK)
     plan = hourly.tick_plan(TICK, frozenset(), {}, small)
+    assert await load.read(services.db, load.usage, plan)  # the history is there
     for by in GROUPINGS:
         await load.read(services.db, load.peaks, plan, by)
-    assert len(small._readers) == 2
-    assert snap.usage  # the history is there
+    assert len(small.readers()) == 3
+    before = small.hours_read
+    await load.read(services.db, load.usage, plan)
+    assert small.hours_read == before  # still kept
 
 
 def test_pieces_tile_the_hours_in_aligned_blocks() -> None:
