@@ -184,6 +184,10 @@ def _median(samples: list[Sample]) -> Sample:
     )
 
 
+def _short(s: Sample) -> str:
+    return f"{s.wall_ms:4.0f} / {s.postgres_ms:4.0f} / {s.python_ms:3.0f} ms"
+
+
 def _line(name: str, s: Sample) -> str:
     return (
         f"  {name:<12} wall {s.wall_ms:7.1f} ms   PostgreSQL {s.postgres_ms:7.1f} ms"
@@ -206,7 +210,8 @@ async def bench(url: str, redis_url: str, ticks: int) -> int:
             first -= HOUR
         cache = hourly.cache_for(services)
         cold, _ = await _timed(services, probe, lambda: _reload(services, first - MINUTE, True))
-        print(f"{ticks} ticks from {first:%Y-%m-%d %H:%M} (UTC), every minute")
+        print(f"{ticks} ticks from {first:%Y-%m-%d %H:%M} (UTC), every minute;")
+        print("per tick: wall / PostgreSQL statement time / bench process CPU")
         print(_line("first fill", cold), f"  ({cache.hours_read} hours read)")
         full: list[Sample] = []
         inc: list[Sample] = []
@@ -221,8 +226,7 @@ async def bench(url: str, redis_url: str, ticks: int) -> int:
             same = _close(got, want)
             equal = equal and same
             print(
-                f"  {tick:%H:%M}  full {f.wall_ms:6.1f} / {f.postgres_ms:6.1f} ms"
-                f"   incremental {n.wall_ms:6.1f} / {n.postgres_ms:6.1f} ms"
+                f"  {tick:%H:%M}  full {_short(f)}   incremental {_short(n)}"
                 f"   hours read {cache.hours_read - before:4d}   equal {same}"
             )
         print("medians (wall, PostgreSQL statement time, bench process CPU):")
