@@ -10,7 +10,10 @@ hours, one hour) lying wholly among them. A piece is keyed by exactly what its s
 depends on: its hours and each hour's *version* (migration 0008: a new, never reused
 number whenever a statement writes rows of the hour). A refreshed hour therefore gets
 a new key, even when the dirty set looks the same before and after; a dirty hour is in
-no piece (it is read from minutes, as before). A slice's sum is the merge of its
+no piece (it is read from minutes, as before). Versions are read before the rows they
+key (``state``), so a kept sum is never older than its key; it may be newer (a refresh
+committed in between), which a full read at that moment would have seen too, and its
+key, the old version, is never seen again. A slice's sum is the merge of its
 pieces (kept too, until its pieces change), and the tick's result is that plus the
 minute part: usage added, sender sets united, peaks maxed, origin pixels added.
 
@@ -65,9 +68,9 @@ async def state(db: Db, since: datetime) -> tuple[frozenset[datetime], dict[date
         """
         SELECT (SELECT coalesce(array_agg(hour), '{}') FROM stats_dirty_hours
                 WHERE hour >= $1) AS dirty,
-               (SELECT coalesce(array_agg(hour), '{}') FROM stats_hour_versions
+               (SELECT coalesce(array_agg(hour ORDER BY hour), '{}') FROM stats_hour_versions
                 WHERE hour >= $1) AS hours,
-               (SELECT coalesce(array_agg(version), '{}') FROM stats_hour_versions
+               (SELECT coalesce(array_agg(version ORDER BY hour), '{}') FROM stats_hour_versions
                 WHERE hour >= $1) AS versions
         """,
         since,
