@@ -1,6 +1,7 @@
 """Benchmark of the per-tick snapshot reload, full vs incremental (not collected by pytest).
 
     uv run python -m tests.bench.snapshot [--ticks 10] [--source lpm_bench] [--keep]
+                                          [--parts all|snapshot|peaks]
 
 Copies the query benchmark's database (``--source``, built by ``tests.bench.query``;
 ``CREATE DATABASE ... TEMPLATE``, the source is only read) to ``lpm_snapshot_bench``, or
@@ -123,33 +124,40 @@ class Sample:
     python_ms: float
 
 
-async def _reload(services: Services, tick: datetime, incremental: bool) -> dict[str, Any]:
-    """Everything a tick reloads; with ``incremental`` through the kept hourly sums."""
+async def _reload(
+    services: Services, tick: datetime, incremental: bool, parts: str = "all"
+) -> dict[str, Any]:
+    """Everything a tick reloads (``parts``: all, snapshot or peaks); with
+    ``incremental`` through the kept hourly sums."""
     db = services.db
-    if incremental:
+    out: dict[Any, Any] = {}
+    if incremental and parts == "peaks":
+        dirty, versions = await hourly.state(db, load.earliest(tick))
+        p: Plan = hourly.tick_plan(tick, dirty, versions, hourly.cache_for(services))
+    elif incremental:
         snap = await snapshot._load(services, tick)
-        p: Plan = snap.plan
+        p = snap.plan
     else:
         p = load.window_plan(tick, await load.dirty_hours(db, load.earliest(tick)))
-        places, registry, usage, senders, current = await asyncio.gather(
-            load.places(db),
-            load.registry(db),
-            load.read(db, load.usage, p),
-            load.read(db, load.senders, p),
-            load.current(db, tick),
-        )
-        snap = snapshot.Snapshot(tick, p, places, registry, usage, senders, current)
-    peaks = await asyncio.gather(*(load.read(db, load.peaks, p, by) for by in GROUPINGS))
-    origins = await load.read(db, load.origins, p)
-    orchestrator = min(snap.registry)
-    nodes = await load.read(db, load.node_usage, p, orchestrator, tick)
-    return {
-        "usage": snap.usage,
-        "senders": snap.senders,
-        **{("peaks", by): v for by, v in zip(GROUPINGS, peaks, strict=True)},
-        "origins": origins,
-        "nodes": nodes,
-    }
+    if parts != "peaks":
+        if not incremental:
+            places, registry, usage, senders, current = await asyncio.gather(
+                load.places(db),
+                load.registry(db),
+                load.read(db, load.usage, p),
+                load.read(db, load.senders, p),
+                load.current(db, tick),
+            )
+            snap = snapshot.Snapshot(tick, p, places, registry, usage, senders, current)
+        out["usage"], out["senders"] = snap.usage, snap.senders
+    if parts != "snapshot":
+        peaks = await asyncio.gather(*(load.read(db, load.peaks, p, by) for by in GROUPINGS))
+        out.update({("peaks", by): v for by, v in zip(GROUPINGS, peaks, strict=True)})
+    if parts == "all":
+        out["origins"] = await load.read(db, load.origins, p)
+        orchestrator = min(snap.registry)
+        out["nodes"] = await load.read(db, load.node_usage, p, orchestrator, tick)
+    return out
 
 
 async def _timed(
@@ -195,7 +203,7 @@ def _line(name: str, s: Sample) -> str:
     )
 
 
-async def bench(url: str, redis_url: str, ticks: int) -> int:
+async def bench(url: str, redis_url: str, ticks: int, parts: str) -> int:
     settings = load_settings(
         database_url=url, redis_url=redis_url, redis_prefix="lpmsnapbench:", secret="bench"
     )
@@ -209,8 +217,10 @@ async def bench(url: str, redis_url: str, ticks: int) -> int:
         if first + (ticks - 1) * MINUTE > newest:
             first -= HOUR
         cache = hourly.cache_for(services)
-        cold, _ = await _timed(services, probe, lambda: _reload(services, first - MINUTE, True))
-        print(f"{ticks} ticks from {first:%Y-%m-%d %H:%M} (UTC), every minute;")
+        cold, _ = await _timed(
+            services, probe, lambda: _reload(services, first - MINUTE, True, parts)
+        )
+        print(f"{parts}: {ticks} ticks from {first:%Y-%m-%d %H:%M} (UTC), every minute;")
         print("per tick: wall / PostgreSQL statement time / bench process CPU")
         print(_line("first fill", cold), f"  ({cache.hours_read} hours read)")
         full: list[Sample] = []
@@ -218,9 +228,11 @@ async def bench(url: str, redis_url: str, ticks: int) -> int:
         equal = True
         for i in range(ticks):
             tick = first + i * MINUTE
-            f, want = await _timed(services, probe, lambda t=tick: _reload(services, t, False))
+            f, want = await _timed(
+                services, probe, lambda t=tick: _reload(services, t, False, parts)
+            )
             before = cache.hours_read
-            n, got = await _timed(services, probe, lambda t=tick: _reload(services, t, True))
+            n, got = await _timed(services, probe, lambda t=tick: _reload(services, t, True, parts))
             full.append(f)
             inc.append(n)
             same = _close(got, want)
@@ -246,7 +258,7 @@ async def main_async(args: argparse.Namespace) -> int:
         return 2
     url = await prepare(admin_url, args.source, args.keep)
     try:
-        return await bench(url, redis_url, args.ticks)
+        return await bench(url, redis_url, args.ticks, args.parts)
     finally:
         if not args.keep:
             admin = await asyncpg.connect(admin_url)
@@ -261,6 +273,12 @@ def main() -> int:
     parser.add_argument("--ticks", type=int, default=10)
     parser.add_argument("--source", default="lpm_bench", help="database to copy")
     parser.add_argument("--keep", action="store_true", help="reuse and keep the copy")
+    parser.add_argument(
+        "--parts",
+        choices=["all", "snapshot", "peaks"],
+        default="all",
+        help="what to reload: everything, the snapshot alone (_load), or the peaks alone",
+    )
     return asyncio.run(main_async(parser.parse_args()))
 
 
