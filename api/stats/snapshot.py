@@ -14,7 +14,7 @@ from api.core.services import Services
 from api.disclosure.audit import Table, protect
 from api.disclosure.milp import withhold
 from api.geo.grouping import NETWORK, Grouping, Level, Place, grouping
-from api.stats import load
+from api.stats import hourly, load
 from api.stats.figures import Figures, aggregate
 from api.stats.load import NodeNow, Plan, Registered, Usage
 from api.stats.ticks import ticks_for
@@ -124,9 +124,10 @@ async def snapshot(services: Services, tick: datetime) -> Snapshot:
 
 async def _load(services: Services, tick: datetime) -> Snapshot:
     db = services.db
-    dirty = await load.dirty_hours(db, load.earliest(tick))
-    p = load.window_plan(tick, dirty)
-    # Separate connections: the two big reads run side by side.
+    # Dirty hours and hour versions, one snapshot: what the kept hourly sums depend on.
+    dirty, versions = await hourly.state(db, load.earliest(tick))
+    p = hourly.tick_plan(tick, dirty, versions, hourly.cache_for(services))
+    # Separate connections: the reads run side by side.
     places, registry, usage, senders, current = await asyncio.gather(
         load.places(db),
         load.registry(db),
@@ -144,10 +145,19 @@ async def figures(
 
     async def produce(t: datetime) -> dict[str, Figures]:
         snap = await snapshot(services, t)
-        peaks = await load.read(services.db, load.peaks, snap.plan, by)
-        return snap.figures(window, by, peaks)
+        return snap.figures(window, by, await peaks(services, t, by))
 
     return await ticks_for(services).memo(tick, ("figures", window, by), produce)
+
+
+async def peaks(services: Services, tick: datetime, by: Grouping) -> dict[tuple[int, str], float]:
+    """Peak sessions per (slice, region code of ``by``), once per tick for every window."""
+
+    async def produce(t: datetime) -> dict[tuple[int, str], float]:
+        snap = await snapshot(services, t)
+        return await load.read(services.db, load.peaks, snap.plan, by)
+
+    return await ticks_for(services).memo(tick, ("peaks", by), produce)
 
 
 async def withheld(services: Services, tick: datetime, k: int, max_resolution: int) -> Withheld:

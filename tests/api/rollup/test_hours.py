@@ -82,3 +82,27 @@ async def test_one_refresher_at_a_time(services: Services) -> None:
             assert await refresh(services.db) is None
         finally:
             await conn.execute("SELECT pg_advisory_unlock($1)", 0x6C706D68)
+
+
+async def _versions(services: Services) -> dict[datetime, int]:
+    return dict(await services.db.fetch("SELECT hour, version FROM stats_hour_versions"))
+
+
+async def test_every_write_of_an_hour_gives_it_a_new_version(services: Services) -> None:
+    """Migration 0008: what the snapshot's kept hourly sums are keyed by
+    (api/stats/hourly.py). A refreshed hour gets a new version even when the dirty set
+    reads the same before and after; hours not written keep theirs."""
+    db = services.db
+    node = await add_node(db, await add_orchestrator(db, "0x" + "c" * 40), "n")
+    await add_minutes(db, [sessions(node, at(HOUR, m), None, 1) for m in range(120)])
+    assert await _versions(services) == {}  # minutes alone do not touch the hourly tables
+    await refresh(db)
+    first = await _versions(services)
+    assert first.keys() == {HOUR, at(HOUR, 60)}
+    await db.execute("UPDATE node_minutes SET sessions_avg = 3 WHERE minute = $1", HOUR)
+    assert await _versions(services) == first  # dirty, not refreshed: no hourly row written
+    await refresh(db)
+    second = await _versions(services)
+    assert second[HOUR] > first[HOUR] and second[at(HOUR, 60)] == first[at(HOUR, 60)]
+    await db.execute("TRUNCATE stats_origin_hours")
+    assert all(v > second[h] for h, v in (await _versions(services)).items())
