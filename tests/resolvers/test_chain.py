@@ -18,7 +18,7 @@ from api.disclosure.precision import significant
 from auth.sessions import create_session
 from tests.support.chain_scenario import BY_LETTER, ORCHS, chain_for, load, true_hour
 from tests.support.services import serving
-from tests.support.stats_fixtures import TICK, forget_process_state, graphql, pin
+from tests.support.stats_fixtures import TICK, forget_answers, graphql, pin
 
 ESTIMATE = """
   estimate { avgStreams { value low high } pixelsPerSecond { value low high }
@@ -156,7 +156,7 @@ async def test_a_withheld_region_withholds_its_estimate(
         "DELETE FROM nodes WHERE orchestrator = ANY ($1::text[])",
         [BY_LETTER["T4"].address, BY_LETTER["S"].address],
     )
-    forget_process_state()
+    await forget_answers(services)
     await pin(services)
     async with httpx.AsyncClient(base_url=quiet_url, timeout=30) as anonymous:
         us = {r["code"]: r for r in (await graphql(anonymous, REGIONS))["regions"]}["US"]
@@ -200,14 +200,14 @@ async def test_a_thin_basis_or_stale_chain_gives_no_estimate(
     # Only T5 and S are left as a basis (I is INCONSISTENT): fewer than 3.
     gone = [BY_LETTER[x].address for x in ("T1", "T2", "T3", "T4")]
     await services.db.execute("DELETE FROM nodes WHERE orchestrator = ANY ($1::text[])", gone)
-    forget_process_state()
+    await forget_answers(services)
     await pin(services)
     async with await _as(services, quiet_url, "T5") as t5:
         e = (await graphql(t5, NETWORK))["network"]["estimate"]
         assert e["avgStreams"] is None and "too thin a basis" in e["reason"]
     # Chain data last complete two days before the tick: stale.
     await services.db.execute("UPDATE chain_sync SET synced_at = $1", TICK - timedelta(days=2))
-    forget_process_state()
+    await forget_answers(services)
     await pin(services)
     async with await _as(services, quiet_url, "T5") as t5:
         e = (await graphql(t5, NETWORK))["network"]["estimate"]

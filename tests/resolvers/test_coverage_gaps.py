@@ -35,7 +35,7 @@ from tests.support.geoip import build_city_mmdb
 from tests.support.remote_write_bodies import V1_HEADERS, Series, v1_body
 from tests.support.rollup_rows import add_node, add_orchestrator, add_place
 from tests.support.services import running_server
-from tests.support.stats_fixtures import forget_process_state, graphql, pin
+from tests.support.stats_fixtures import forget_answers, graphql, pin
 
 FRANKFURT = (50.1109, 8.6821)
 GATEWAYS = {  # client IP: (country, continent, latitude, longitude, city), mil pixels/minute
@@ -181,7 +181,7 @@ async def test_gaps_for_an_orchestrator(network: tuple[str, datetime], services:
         await services.db.execute(
             "UPDATE orchestrators SET active = false WHERE address = $1", SILENT
         )
-        forget_process_state()
+        await forget_answers(services)
         await pin(services, network[1])
         gaps = await _gaps(as_p)
         assert [g["cell"] for g in gaps] == [johannesburg, sydney, sao_paulo]

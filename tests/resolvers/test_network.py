@@ -8,7 +8,7 @@ import pytest
 
 from api.core.services import Services
 from api.rollup.hours import refresh
-from tests.support.stats_fixtures import forget_process_state, graphql, pin
+from tests.support.stats_fixtures import forget_answers, graphql, pin
 from tests.support.stats_scenario import WINDOW_MINUTES, Loaded, scenario, truth
 
 FIGURES = """
@@ -156,7 +156,7 @@ async def test_every_figure_of_every_level_and_window(
     # ... then from the hourly aggregates, which must agree to the last digit.
     assert await refresh(services.db) > 0
     assert await services.db.fetchval("SELECT count(*) FROM stats_dirty_hours") == 0
-    forget_process_state()
+    await forget_answers(services)
     await pin(services)
     assert await _check_every_level_and_window(as_orchestrator) == checked
 

@@ -7,7 +7,7 @@ import pytest
 
 from api.core.services import Services
 from api.rollup.hours import refresh
-from tests.support.stats_fixtures import forget_process_state, graphql, pin
+from tests.support.stats_fixtures import forget_answers, graphql, pin
 from tests.support.stats_scenario import Loaded
 
 QUERY = """query($metric: SeriesMetric!, $from: DateTime!, $to: DateTime!, $step: Int!,
@@ -67,7 +67,7 @@ async def test_hourly_tables_agree_with_minutes(
     wide = {"from": "2024-04-01T00:00:00Z", "to": "2024-05-01T13:00:00Z"}
     before = {m: await graphql(as_orchestrator, QUERY, {**_args(m), **wide}) for m in metrics}
     await refresh(services.db)
-    forget_process_state()
+    await forget_answers(services)
     await pin(services)
     after = {m: await graphql(as_orchestrator, QUERY, {**_args(m), **wide}) for m in metrics}
     assert after == before

@@ -27,7 +27,7 @@ from tests.resolvers.test_precision import INTROSPECTION, root_queries
 from tests.support.remote_write_bodies import V1_HEADERS, Series, v1_body
 from tests.support.rollup_rows import add_node, add_orchestrator, add_place
 from tests.support.services import running_server
-from tests.support.stats_fixtures import forget_process_state, graphql, pin, signed_in
+from tests.support.stats_fixtures import forget_answers, graphql, pin, signed_in
 from tests.support.stats_scenario import (
     NODES,
     ORCHESTRATORS,
@@ -182,7 +182,7 @@ async def test_scripted_network_through_ingest(services: Services, settings: Set
         async with await signed_in(services, url, "A") as as_a:
             checked = await _check_every_level_and_window(as_a)
             await refresh(db, before=tick + timedelta(hours=2))
-            forget_process_state()
+            await forget_answers(services)
             await pin(services, tick)
             assert await _check_every_level_and_window(as_a) == checked
 

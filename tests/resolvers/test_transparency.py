@@ -12,7 +12,7 @@ from api.ingest.allowlist import METRICS
 from auth.sessions import create_session
 from auth.tokens import create_token, revoke_token
 from tests.support.rollup_rows import add_orchestrator
-from tests.support.stats_fixtures import forget_process_state, graphql
+from tests.support.stats_fixtures import forget_answers, graphql
 
 QUERY = """{ transparency {
   collected { name series kind required purpose }
@@ -40,7 +40,7 @@ async def test_transparency_is_public_and_counts(
     await create_token(services.db, B, "other", ["read"])
     await revoke_token(services.db, record.id)
     await erase_orchestrator_data(services.db, B)  # B's remaining token goes too
-    forget_process_state()
+    await forget_answers(services)
     async with httpx.AsyncClient(base_url=quiet_url, timeout=30) as anonymous:
         t = (await graphql(anonymous, QUERY))["transparency"]
     assert [m["name"] for m in t["collected"]] == [m.family for m in METRICS]

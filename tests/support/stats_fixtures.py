@@ -27,6 +27,16 @@ def forget_process_state() -> None:
     cache._BY_CHANNEL.clear()
 
 
+async def forget_answers(services: Services) -> None:
+    """Drop every process's process state and the answers shared through Redis: what a
+    test that changes data within a tick does before asking again (in service, answers
+    follow such changes at the next tick)."""
+    forget_process_state()
+    keys = [k async for k in services.redis.scan_iter(match=services.key("gqlcache", "*"))]
+    if keys:
+        await services.redis.delete(*keys)
+
+
 @pytest.fixture(autouse=True)
 def fresh_process_state() -> Iterator[None]:
     forget_process_state()
@@ -88,6 +98,7 @@ __all__ = [
     "TICK",
     "as_anonymous",
     "as_orchestrator",
+    "forget_answers",
     "forget_process_state",
     "fresh_process_state",
     "graphql",
