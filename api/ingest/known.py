@@ -9,10 +9,10 @@ as before), and its series are learned for the next time.
 
 Known requests come in two kinds:
 
-* the usual one, every series kept, values finite, one minute, a few (node, kind)
-  groups: ``_batch_of_known`` builds the batch with ``map``/``compress`` over columns;
+* the usual one, every series kept, values finite, a few chunks (node, minute, kind):
+  ``_batch_of_known`` builds the batch with ``map``/``compress`` over columns;
 * anything else (drops, ``not_shared``, stale markers or other non-finite values,
-  several minutes, timestamps out of range, many nodes): each series is rebuilt from
+  timestamps out of range, many chunks): each series is rebuilt from
   what was learned with it and given to ``prepare``, so drops, status bookkeeping and
   errors are exactly today's, still without decoding a label.
 
@@ -22,9 +22,10 @@ Both give the ``Batch`` that ``prepare`` gives for the same body; tests hold the
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Hashable
 from dataclasses import dataclass
 from itertools import compress, repeat
-from operator import itemgetter
+from operator import eq, itemgetter
 
 from api.ingest.allowlist import BY_SERIES
 from api.ingest.batch import MINUTE_MS, Batch, Chunk, prepare
@@ -35,8 +36,8 @@ from api.remote_write.keyed_v1 import Split, labels_key, split_v1
 from api.remote_write.negotiate import Version
 
 MAX_GROUPS = 8
-"""(node, gauge or counter) groups a known request may span and still be batched by
-columns: grouping costs a pass over the series per group."""
+"""Chunks, (node, minute, gauge or counter), a known request may span and still be
+batched by columns: grouping costs a pass over the series per chunk."""
 
 _info = itemgetter(0)
 _head = itemgetter(1)
@@ -171,9 +172,8 @@ def _batch_of_known(
     if not known:
         return None
     groups = list(map(_group, known))
-    distinct = dict.fromkeys(groups)
-    if "" in distinct or len(distinct) > MAX_GROUPS:
-        return None  # a drop among them, or too many groups for passes per group
+    if "" in dict.fromkeys(groups):
+        return None  # a drop among them
     for family in set(map(_optional, known)):
         if family is not None and family not in shared:
             return None
@@ -182,18 +182,27 @@ def _batch_of_known(
     if total - total != 0.0:  # a NaN or infinity among them (or an overflowing sum)
         return None
     timestamps = split.timestamps
-    first, last = int(timestamps.min()), int(timestamps.max())
-    minute = first - first % MINUTE_MS
-    if first < oldest_ms or last > newest_ms or last - minute >= MINUTE_MS:
+    if int(timestamps.min()) < oldest_ms or int(timestamps.max()) > newest_ms:
+        return None  # prepare names the first offending metric
+    minutes = timestamps - timestamps % MINUTE_MS
+    offsets = (timestamps - minutes).tolist()
+    first_minute = int(minutes[0])
+    # A chunk per (group, minute), in order of first appearance, as prepare makes them.
+    one_minute = bool((minutes == first_minute).all())
+    keys: list[Hashable] = (
+        list(groups) if one_minute else list(zip(groups, minutes.tolist(), strict=True))
+    )
+    chunk_keys = list(dict.fromkeys(keys))
+    if len(chunk_keys) > MAX_GROUPS:
         return None
-    offsets = (timestamps - minute).tolist()
     infos: list[SeriesInfo] = list(map(_info, known))
     chunks = []
-    for group in distinct:
-        if len(distinct) == 1:
+    for key in chunk_keys:
+        group, minute = (key, first_minute) if one_minute else key
+        if len(chunk_keys) == 1:
             selected = (infos, offsets, list(values))
         else:
-            chosen = list(map(group.__eq__, groups))
+            chosen = list(map(eq, keys, repeat(key)))
             selected = (
                 list(compress(infos, chosen)),
                 list(compress(offsets, chosen)),

@@ -47,6 +47,17 @@ from api.remote_write import views_pb2
 TAIL = 18
 """Bytes of a series' end read to find its sample (shape A is the longer)."""
 _LAST = slice(-TAIL, None)
+_CUTS = (slice(-TAIL), slice(-9), slice(0))
+"""A series' key: shape A cut off, shape B cut off, or none (b"")."""
+# A tail read as fields at fixed offsets (little-endian): no strided byte columns.
+_TAIL_FIELDS = np.dtype(
+    {
+        "names": ["head", "value", "mid", "word"],
+        "formats": ["<u4", "<f8", "<u2", "<u8"],
+        "offsets": [0, 3, 9, 10],
+        "itemsize": TAIL,
+    }
+)
 _TIMESTAMP_TAG = 0x10
 
 
@@ -82,21 +93,25 @@ def split_v1(raw: bytes | memoryview) -> Split | None:
     tails = b"".join(map(getitem, series, repeat(_LAST)))
     if len(tails) != count * TAIL:
         return None
-    t = np.frombuffer(tails, dtype=np.uint8).reshape(count, TAIL)
-    # Both shapes end in a timestamp field: its tag, five continued bytes, a last one.
-    timestamp_ok = (t[:, 11] == _TIMESTAMP_TAG) & (t[:, 12:17] >= 0x80).all(axis=1)
-    timestamp_ok &= t[:, 17] < 0x80
-    shape_a = timestamp_ok & (t[:, 0] == 0x12) & (t[:, 1] == 16) & (t[:, 2] == 0x09)
-    shape_b = timestamp_ok & ~shape_a & (t[:, 9] == 0x12) & (t[:, 10] == 7)
+    t = np.frombuffer(tails, dtype=_TAIL_FIELDS)
+    # Both shapes end in a timestamp field: its tag at byte 11, then five bytes with
+    # the continuation bit and a last one without (bytes 10-17 as one word: 12-17).
+    word = t["word"]
+    timestamp_ok = (word & 0xFF00) == 0x1000
+    timestamp_ok &= (word & 0x8080808080800000) == 0x0080808080800000
+    shape_a = timestamp_ok & ((t["head"] & 0xFFFFFF) == 0x091012)  # 12 10 09
+    shape_b = timestamp_ok & ~shape_a & (t["mid"] == 0x0712)  # 12 07
     matched = shape_a | shape_b
-    # Little-endian base-128: byte k carries bits 7k..7k+6.
-    varint = (t[:, 12:18] & 0x7F).astype(np.int64) << (np.arange(6, dtype=np.int64) * 7)
-    timestamps = np.where(matched, varint.sum(axis=1), 0)
-    values = np.ascontiguousarray(t[:, 3:11]).view("<f8").reshape(count)
+    # Little-endian base-128: varint byte k carries bits 7k..7k+6.
+    varint = (word >> 16).astype(np.int64)
+    timestamps = varint & 0x7F
+    for k in range(1, 6):
+        timestamps |= (varint >> k) & (0x7F << (7 * k))
+    timestamps[~matched] = 0
     # Copied, not computed: a stale marker's NaN bits must survive unchanged.
-    values = np.where(shape_a, values, 0.0)
-    cuts = np.where(shape_a, -TAIL, np.where(shape_b, -9, 0))
-    keys = list(map(getitem, series, map(slice, cuts.tolist())))
+    values = np.where(shape_a, t["value"], 0.0)
+    cut = np.where(shape_a, 0, np.where(shape_b, 1, 2))
+    keys = list(map(getitem, series, map(_CUTS.__getitem__, cut.tolist())))
     return Split(keys, timestamps, values.tolist(), bool(matched.all()))
 
 

@@ -6,8 +6,9 @@ In process, no server: the ingest benchmark's payload (``build_payloads``: one
 go-livepeer scrape of ``--series`` series, one sample each, all allowlisted), the
 catalog warmed with it, then each path timed on the next scrape's body (already
 decompressed: snappy is the same for both). Prints the median over ``--repeats`` of
-``--number`` requests each, per request and per series. Both paths are checked to give
-the same batch first.
+``--number`` requests each, per request and per series, with the garbage collector off
+(timeit's default) and on (as in the server, where today's path also pays for the
+collections its objects trigger). Both paths are checked to give the same batch first.
 """
 
 from __future__ import annotations
@@ -40,8 +41,10 @@ def known(raw: bytes, catalog: Catalog) -> Batch:
     return batch(received, ORCHESTRATOR, SHARED, catalog, **WINDOW)
 
 
-def per_request(run: Callable[[], object], repeats: int, number: int) -> float:
-    return statistics.median(timeit.repeat(run, repeat=repeats, number=number)) / number
+def per_request(run: Callable[[], object], repeats: int, number: int, gc: bool) -> float:
+    setup = "gc.enable()" if gc else "pass"
+    times = timeit.repeat(run, setup=setup, repeat=repeats, number=number)
+    return statistics.median(times) / number
 
 
 def main() -> None:
@@ -60,16 +63,25 @@ def main() -> None:
     if known(second, catalog) != today(second, catalog):
         raise SystemExit("the two paths disagree on the payload")
 
-    results = {}
+    print(f"{'':30} {'gc off':>27}   {'gc on':>27}")
+    results: dict[str, list[float]] = {}
     for name, path in (("today (decode_v1 + prepare)", today), ("known series", known)):
-        seconds = per_request(lambda path=path: path(second, catalog), args.repeats, args.number)
-        results[name] = seconds
+        results[name] = [
+            per_request(lambda path=path: path(second, catalog), args.repeats, args.number, gc)
+            for gc in (False, True)
+        ]
         print(
-            f"{name:30} {seconds * 1e3:7.3f} ms/request  "
-            f"{seconds * 1e6 / args.series:6.3f} us/series"
+            f"{name:30}"
+            + "".join(
+                f" {seconds * 1e3:7.3f} ms/request {seconds * 1e6 / args.series:6.3f} us/series"
+                for seconds in results[name]
+            )
         )
     base, fast = results.values()
-    print(f"{'speed-up':30} {base / fast:7.1f} x")
+    print(
+        f"{'speed-up':30}"
+        + "".join(f" {b / f:7.1f} x{'':21}" for b, f in zip(base, fast, strict=True))
+    )
 
 
 if __name__ == "__main__":

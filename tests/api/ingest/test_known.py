@@ -153,13 +153,25 @@ def test_timestamps_out_of_range_name_the_metric_as_today(geolocator: Geolocator
     assert fast and got[0] == "InvalidRequest" and "livepeer_current_sessions_total" in got[1]
 
 
+def by_columns(pair: Pair, raw: bytes) -> bool:
+    """Whether ``raw`` is batched by columns (rather than rebuilt for ``prepare``)."""
+    received = receive(raw, 1, pair.known, ORCH)
+    assert received.known is not None and received.split is not None
+    return _batch_of_known(received.known, received.split, frozenset(), **WINDOW) is not None
+
+
 def test_minutes_nodes_and_repeated_series_are_todays(geolocator: Geolocator) -> None:
     pair = Pair(geolocator)
     many = [s for n in range(12) for s in livepeer_series(6, timestamp_ms=M, node_id=f"n{n}")]
-    for items in (many, scrape(30) + scrape(30, at=M + 61_000), scrape(10) + scrape(10)):
+    two_minutes = livepeer_series(30, timestamp_ms=M + 50_000)
+    two_minutes += livepeer_series(30, timestamp_ms=M + 65_000)
+    twice = livepeer_series(10, timestamp_ms=M) * 2
+    for items, columns in ((many, False), (two_minutes, True), (twice, True)):
         pair.both(raw_of(items))
-        got, fast = pair.both(raw_of(with_values(items, lambda i, v: v * 2)))
+        raw = raw_of(with_values(items, lambda i, v: v * 2))
+        got, fast = pair.both(raw)
         assert fast and isinstance(got, Batch)
+        assert by_columns(pair, raw) == columns
 
 
 def test_a_known_key_stores_each_requests_sample(geolocator: Geolocator) -> None:
