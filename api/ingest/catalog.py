@@ -17,6 +17,8 @@ request of known series without reading a label. Both kinds share the bound and 
 from __future__ import annotations
 
 import time
+from itertools import chain
+from operator import itemgetter
 
 import asyncpg
 
@@ -46,6 +48,9 @@ drop reason; its decoded labels (for drop bookkeeping and the rare request that 
 the general path; the label-values list is shared, never modify it); its chunk group
 (``known.group_of``, "" for a drop); and its family when that is optional, else None.
 The last two are what the per-request checks read, as objects cheap to hash."""
+
+
+_info = itemgetter(0)
 
 
 class Catalog:
@@ -103,7 +108,12 @@ class Catalog:
 
     def forget(self, orchestrator: str) -> None:
         """Drop the database ids of ``orchestrator``'s series (its rows went away)."""
-        for info in self.known(orchestrator).values():
+        # Through both kinds of key: they normally share their infos, but a byte key may
+        # keep one the label key no longer holds (learned across an eviction).
+        infos = chain(
+            self.known(orchestrator).values(), map(_info, self.known_bytes(orchestrator).values())
+        )
+        for info in infos:
             if isinstance(info, SeriesInfo):
                 info.series_id = info.node_id = None
 

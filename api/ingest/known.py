@@ -115,11 +115,10 @@ def learn(catalog: Catalog, orchestrator: str, split: Split, decoded: DecodedReq
     allowlisted ones have their ``SeriesInfo`` already)."""
     if decoded.version != 1 or len(decoded.series) != len(split.keys):
         return
-    by_bytes = catalog.known_bytes(orchestrator)
-    by_labels = catalog.known(orchestrator)
     groups: dict[str, str] = {}  # one object per group: cheap to hash and compare
     for key, series in zip(split.keys, decoded.series, strict=True):
-        if not key or key in by_bytes:
+        # The catalog's dicts are fetched afresh: learning may evict (and replace) them.
+        if not key or key in catalog.known_bytes(orchestrator):
             continue
         if len(series.samples) != 1 or series.histograms or series.exemplars:
             continue
@@ -133,7 +132,7 @@ def learn(catalog: Catalog, orchestrator: str, split: Split, decoded: DecodedReq
             catalog.learn_bytes(orchestrator, key, ("not_allowlisted", head, "", None))
             continue
         label_key = (series.label_names, tuple(series.label_values))
-        info = by_labels.get(label_key)
+        info = catalog.known(orchestrator).get(label_key)
         if info is None:
             info = catalog.learn(orchestrator, label_key, name)
         if isinstance(info, str):
