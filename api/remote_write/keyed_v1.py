@@ -58,7 +58,6 @@ _TAIL_FIELDS = np.dtype(
         "itemsize": TAIL,
     }
 )
-_TIMESTAMP_TAG = 0x10
 
 
 class Split(NamedTuple):
@@ -94,8 +93,9 @@ def split_v1(raw: bytes | memoryview) -> Split | None:
     if len(tails) != count * TAIL:
         return None
     t = np.frombuffer(tails, dtype=_TAIL_FIELDS)
-    # Both shapes end in a timestamp field: its tag at byte 11, then five bytes with
-    # the continuation bit and a last one without (bytes 10-17 as one word: 12-17).
+    # Both shapes end in a timestamp field: its tag (10) at byte 11, then five bytes
+    # with the continuation bit and a last one without, bytes 12-17. In `word` (bytes
+    # 10-17, little-endian) byte 11 is bits 8-15 and bytes 12-17 are bits 16-63.
     word = t["word"]
     timestamp_ok = (word & 0xFF00) == 0x1000
     timestamp_ok &= (word & 0x8080808080800000) == 0x0080808080800000
