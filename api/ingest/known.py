@@ -4,7 +4,7 @@ An orchestrator's Prometheus sends the same label sets every scrape, one sample 
 Once every series of a 1.0 request is known to the catalog by its byte key
 (``api.remote_write.keyed_v1``), the request costs a few C-level passes over its series
 instead of a decode (a string per label) and ``prepare``'s loop. Any request with a
-series not known so byte is read the full way (``decode_v1`` then ``prepare``, exactly
+series not known by its bytes is read the full way (``decode_v1`` then ``prepare``, exactly
 as before), and its series are learned for the next time.
 
 Known requests come in two kinds:
@@ -128,7 +128,9 @@ def learn(catalog: Catalog, orchestrator: str, split: Split, decoded: DecodedReq
             continue
         name = series.name
         head = (name, series.label_names, series.label_values)
-        if name not in BY_SERIES:  # as prepare: before the catalog, so junk stays out
+        if name not in BY_SERIES:
+            # As in prepare, junk never reaches the label-key catalog; its byte keys are
+            # capped per orchestrator (catalog.MAX_UNLISTED_PER_ORCHESTRATOR).
             catalog.learn_bytes(orchestrator, key, ("not_allowlisted", head, "", None))
             continue
         label_key = (series.label_names, tuple(series.label_values))
