@@ -204,7 +204,15 @@ def request_of(*series: bytes) -> bytes:
     return b"".join(field(1, LENGTH, s) for s in series)
 
 
+# A label value whose UTF-8 ends in 12 07 10 and a 6-byte varint: the end of a series of
+# labels alone matches a sample's encoding (shape B), cutting inside the label.
+LOOKALIKE = {**UP, "zone": "x\x12\x07\x10\u0800\u0080\x05"}
+
 CRAFTED = {
+    "label-ends-like-a-sample": request_of(labels_bytes(LOOKALIKE)),
+    "label-ends-like-a-sample-then-a-sample": request_of(
+        labels_bytes(LOOKALIKE), labels_bytes(LOOKALIKE) + field(2, LENGTH, sample(M))
+    ),
     "sample-first": request_of(field(2, LENGTH, sample(M)) + labels_bytes(UP)),
     "none-then-two": request_of(
         labels_bytes(UP),
@@ -235,11 +243,13 @@ CRAFTED = {
 
 @pytest.mark.parametrize("name", list(CRAFTED))
 def test_crafted_bodies_are_read_as_today(geolocator: Geolocator, name: str) -> None:
+    assert labels_bytes(LOOKALIKE)[-9:].startswith(b"\x12\x07\x10")
     pair = Pair(geolocator)
     plain = [
         Series(UP, [(M, 1.0)]),
         Series({**UP, "sender": "0xdef"}, [(M, 2.0)]),
         Series({**UP, "zone": "x"}, [(M, 2.0)]),
+        Series(LOOKALIKE, [(M, 3.0)]),
     ]
     pair.both(raw_of(plain))
     assert pair.both(raw_of(plain))[1]  # all known now
