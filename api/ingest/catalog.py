@@ -7,11 +7,18 @@ meanwhile (retention, deleted data) are recreated rather than referenced forever
 
 The cache keys hold raw label values in memory only; they never reach a log, a message
 or the database.
+
+Next to the label-tuple keys, series are also known by their *bytes*: their label fields
+exactly as sent (``api.remote_write.keyed_v1``), which lets ``api.ingest.known`` take a
+request of known series without reading a label. Both kinds share the bound and the
+``SeriesInfo`` objects, so ids resolved or forgotten through one hold for the other.
 """
 
 from __future__ import annotations
 
 import time
+from itertools import chain
+from operator import itemgetter
 
 import asyncpg
 
@@ -23,8 +30,27 @@ RESOLVE_EVERY_SECONDS = 3600.0
 MAX_ENTRIES = 500_000
 
 
+MAX_UNLISTED_PER_ORCHESTRATOR = 1_000
+"""Byte keys of series dropped as not allowlisted, kept per orchestrator: enough for the
+few a misconfigured Prometheus sends every scrape, while a sender of endless junk names
+cannot fill the cache (its requests are then read the full way, as before)."""
+
+
 SeriesKey = tuple[tuple[str, ...], tuple[str, ...]]
 """(label names, label values) of a received series, as the codec gives them."""
+
+SeriesHead = tuple[str, tuple[str, ...], list[str]]
+"""(metric name, label names, label values): a ``DecodedSeries`` without its samples."""
+
+KnownSeries = tuple[SeriesInfo | str, SeriesHead, str, str | None]
+"""What a series' byte key stands for, as learned at first sight: its ``SeriesInfo`` or
+drop reason; its decoded labels (for drop bookkeeping and the rare request that needs
+the general path; the label-values list is shared, never modify it); its chunk group
+(``known.group_of``, "" for a drop); and its family when that is optional, else None.
+The last two are what the per-request checks read, as objects cheap to hash."""
+
+
+_info = itemgetter(0)
 
 
 class Catalog:
@@ -34,6 +60,8 @@ class Catalog:
         self._max_entries = max_entries
         self._size = 0
         self._known: dict[str, dict[SeriesKey, SeriesInfo | str]] = {}
+        self._by_bytes: dict[str, dict[bytes, KnownSeries]] = {}
+        self._unlisted: dict[str, int] = {}
 
     def known(self, orchestrator: str) -> dict[SeriesKey, SeriesInfo | str]:
         """The series of ``orchestrator`` seen so far: the hot path reads this directly."""
@@ -52,6 +80,25 @@ class Catalog:
         self._size += 1
         return info
 
+    def known_bytes(self, orchestrator: str) -> dict[bytes, KnownSeries]:
+        """The series of ``orchestrator`` known by their byte keys (read directly)."""
+        known = self._by_bytes.get(orchestrator)
+        if known is None:
+            known = self._by_bytes[orchestrator] = {}
+        return known
+
+    def learn_bytes(self, orchestrator: str, key: bytes, series: KnownSeries) -> None:
+        """Remember a byte key; the caller has checked it (``keyed_v1.labels_key``)."""
+        if self._size >= self._max_entries:
+            self._evict()
+        if series[0] == "not_allowlisted":
+            unlisted = self._unlisted.get(orchestrator, 0)
+            if unlisted >= MAX_UNLISTED_PER_ORCHESTRATOR:
+                return
+            self._unlisted[orchestrator] = unlisted + 1
+        self.known_bytes(orchestrator)[key] = series
+        self._size += 1
+
     def lookup(self, orchestrator: str, name: str, labels: Labels) -> SeriesInfo | str:
         """What ingest keeps of a series, or why it is dropped (for callers off the hot
         path; ``prepare`` uses ``known`` and ``learn``)."""
@@ -61,7 +108,12 @@ class Catalog:
 
     def forget(self, orchestrator: str) -> None:
         """Drop the database ids of ``orchestrator``'s series (its rows went away)."""
-        for info in self.known(orchestrator).values():
+        # Through both kinds of key: they normally share their infos, but a byte key may
+        # keep one the label key no longer holds (learned across an eviction).
+        infos = chain(
+            self.known(orchestrator).values(), map(_info, self.known_bytes(orchestrator).values())
+        )
+        for info in infos:
             if isinstance(info, SeriesInfo):
                 info.series_id = info.node_id = None
 
@@ -69,6 +121,8 @@ class Catalog:
         # Rare (the bound is far above a healthy network): start over, keeping nothing
         # that could be stale. Everything is looked up again on the next requests.
         self._known.clear()
+        self._by_bytes.clear()
+        self._unlisted.clear()
         self._size = 0
 
     async def resolve(

@@ -28,8 +28,10 @@ from starlette.types import Receive, Scope, Send
 from api.core.errors import RateLimited, ServiceError, Unauthenticated
 from api.core.metrics import INGEST_DROPPED, INGEST_DURATION, INGEST_REQUESTS, INGEST_SAMPLES
 from api.core.services import Services
-from api.ingest.batch import Batch, prepare
+from api.ingest.batch import Batch
 from api.ingest.catalog import Catalog
+from api.ingest.known import batch as to_batch
+from api.ingest.known import receive
 from api.ingest.limits import REPORT_EVERY_SECONDS, Limiter
 from api.ingest.partitions import day_start, oldest_kept_day
 from api.ingest.sharing import shared_metrics
@@ -41,10 +43,10 @@ from api.remote_write import (
     RequestTooLarge,
     UnsupportedMediaType,
     Version,
-    decode,
     negotiate,
     written_headers,
 )
+from api.remote_write.compression import decompress
 from auth.tokens import verify_token
 
 log = logging.getLogger(__name__)
@@ -143,20 +145,22 @@ class IngestEndpoint:
             assert unsupported is not None
             raise unsupported
         body = await _read_body(request, services.settings.ingest_max_body_bytes)
-        decoded = decode(body, version, max_decompressed_bytes=DEFAULT_MAX_DECOMPRESSED_BYTES)
-        INGEST_SAMPLES.labels("received", "").inc(decoded.samples)
+        raw = decompress(body, max_decompressed_bytes=DEFAULT_MAX_DECOMPRESSED_BYTES)
+        catalog = self._catalog_for(services)
+        received = receive(raw, version, catalog, orchestrator)
+        INGEST_SAMPLES.labels("received", "").inc(received.samples)
         shared = await shared_metrics(services.db, orchestrator)
         now = datetime.now(UTC)
         oldest = day_start(oldest_kept_day(services.settings.raw_retention_days, now.date()))
-        batch = prepare(
-            decoded,
+        batch = to_batch(
+            received,
             orchestrator,
             shared,
-            self._catalog_for(services),
+            catalog,
             oldest_ms=int(oldest.timestamp() * 1000),
             newest_ms=int((now + timedelta(seconds=MAX_FUTURE_SECONDS)).timestamp() * 1000),
         )
-        await self._admit(services, orchestrator, batch, decoded.samples)
+        await self._admit(services, orchestrator, batch, received.samples)
         self._status.accepted(services, orchestrator, batch)
         stored = await self._store(services, orchestrator, body, batch)
         _count_drops(orchestrator, batch.dropped)

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x61pi/remote_write/views.proto\x12\x1clpmetrics.remote_write.views\"\x07\n\x05\x45mpty\"P\n\x10WriteRequestFlat\x12<\n\ntimeseries\x18\x01 \x01(\x0b\x32(.lpmetrics.remote_write.views.FlatSeries\"\xf0\x01\n\nFlatSeries\x12:\n\x06labels\x18\x01 \x01(\x0b\x32*.lpmetrics.remote_write.views.LabelColumns\x12\x35\n\x07samples\x18\x02 \x03(\x0b\x32$.lpmetrics.remote_write.views.Sample\x12\x36\n\texemplars\x18\x03 \x03(\x0b\x32#.lpmetrics.remote_write.views.Empty\x12\x37\n\nhistograms\x18\x04 \x03(\x0b\x32#.lpmetrics.remote_write.views.Empty\"-\n\x0cLabelColumns\x12\r\n\x05names\x18\x01 \x03(\t\x12\x0e\n\x06values\x18\x02 \x03(\t\"*\n\x06Sample\x12\r\n\x05value\x18\x01 \x01(\x01\x12\x11\n\ttimestamp\x18\x02 \x01(\x03\"T\n\x12WriteRequestCounts\x12>\n\ntimeseries\x18\x01 \x03(\x0b\x32*.lpmetrics.remote_write.views.SeriesCounts\"y\n\x0cSeriesCounts\x12\x33\n\x06labels\x18\x01 \x03(\x0b\x32#.lpmetrics.remote_write.views.Empty\x12\x34\n\x07samples\x18\x02 \x03(\x0b\x32#.lpmetrics.remote_write.views.Empty\"Q\n\rRequestCensus\x12@\n\ntimeseries\x18\x05 \x01(\x0b\x32,.lpmetrics.remote_write.views.SeriesCensusV2\"\x81\x01\n\x0eSeriesCensusV2\x12\x37\n\nhistograms\x18\x03 \x03(\x0b\x32#.lpmetrics.remote_write.views.Empty\x12\x36\n\texemplars\x18\x04 \x03(\x0b\x32#.lpmetrics.remote_write.views.Emptyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x61pi/remote_write/views.proto\x12\x1clpmetrics.remote_write.views\"\x07\n\x05\x45mpty\"P\n\x10WriteRequestFlat\x12<\n\ntimeseries\x18\x01 \x01(\x0b\x32(.lpmetrics.remote_write.views.FlatSeries\"\xf0\x01\n\nFlatSeries\x12:\n\x06labels\x18\x01 \x01(\x0b\x32*.lpmetrics.remote_write.views.LabelColumns\x12\x35\n\x07samples\x18\x02 \x03(\x0b\x32$.lpmetrics.remote_write.views.Sample\x12\x36\n\texemplars\x18\x03 \x03(\x0b\x32#.lpmetrics.remote_write.views.Empty\x12\x37\n\nhistograms\x18\x04 \x03(\x0b\x32#.lpmetrics.remote_write.views.Empty\"-\n\x0cLabelColumns\x12\r\n\x05names\x18\x01 \x03(\t\x12\x0e\n\x06values\x18\x02 \x03(\t\"*\n\x06Sample\x12\r\n\x05value\x18\x01 \x01(\x01\x12\x11\n\ttimestamp\x18\x02 \x01(\x03\"T\n\x12WriteRequestCounts\x12>\n\ntimeseries\x18\x01 \x03(\x0b\x32*.lpmetrics.remote_write.views.SeriesCounts\"y\n\x0cSeriesCounts\x12\x33\n\x06labels\x18\x01 \x03(\x0b\x32#.lpmetrics.remote_write.views.Empty\x12\x34\n\x07samples\x18\x02 \x03(\x0b\x32#.lpmetrics.remote_write.views.Empty\"%\n\x0fWriteRequestRaw\x12\x12\n\ntimeseries\x18\x01 \x03(\x0c\"E\n\nLabelsOnly\x12\x37\n\x06labels\x18\x01 \x03(\x0b\x32\'.lpmetrics.remote_write.views.LabelPair\"(\n\tLabelPair\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\"Q\n\rRequestCensus\x12@\n\ntimeseries\x18\x05 \x01(\x0b\x32,.lpmetrics.remote_write.views.SeriesCensusV2\"\x81\x01\n\x0eSeriesCensusV2\x12\x37\n\nhistograms\x18\x03 \x03(\x0b\x32#.lpmetrics.remote_write.views.Empty\x12\x36\n\texemplars\x18\x04 \x03(\x0b\x32#.lpmetrics.remote_write.views.Emptyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -45,8 +45,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_WRITEREQUESTCOUNTS']._serialized_end=571
   _globals['_SERIESCOUNTS']._serialized_start=573
   _globals['_SERIESCOUNTS']._serialized_end=694
-  _globals['_REQUESTCENSUS']._serialized_start=696
-  _globals['_REQUESTCENSUS']._serialized_end=777
-  _globals['_SERIESCENSUSV2']._serialized_start=780
-  _globals['_SERIESCENSUSV2']._serialized_end=909
+  _globals['_WRITEREQUESTRAW']._serialized_start=696
+  _globals['_WRITEREQUESTRAW']._serialized_end=733
+  _globals['_LABELSONLY']._serialized_start=735
+  _globals['_LABELSONLY']._serialized_end=804
+  _globals['_LABELPAIR']._serialized_start=806
+  _globals['_LABELPAIR']._serialized_end=846
+  _globals['_REQUESTCENSUS']._serialized_start=848
+  _globals['_REQUESTCENSUS']._serialized_end=929
+  _globals['_SERIESCENSUSV2']._serialized_start=932
+  _globals['_SERIESCENSUSV2']._serialized_end=1061
 # @@protoc_insertion_point(module_scope)

@@ -58,6 +58,26 @@ class SeriesCounts(_message.Message):
     samples: _containers.RepeatedCompositeFieldContainer[Empty]
     def __init__(self, labels: _Optional[_Iterable[_Union[Empty, _Mapping]]] = ..., samples: _Optional[_Iterable[_Union[Empty, _Mapping]]] = ...) -> None: ...
 
+class WriteRequestRaw(_message.Message):
+    __slots__ = ("timeseries",)
+    TIMESERIES_FIELD_NUMBER: _ClassVar[int]
+    timeseries: _containers.RepeatedScalarFieldContainer[bytes]
+    def __init__(self, timeseries: _Optional[_Iterable[bytes]] = ...) -> None: ...
+
+class LabelsOnly(_message.Message):
+    __slots__ = ("labels",)
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    labels: _containers.RepeatedCompositeFieldContainer[LabelPair]
+    def __init__(self, labels: _Optional[_Iterable[_Union[LabelPair, _Mapping]]] = ...) -> None: ...
+
+class LabelPair(_message.Message):
+    __slots__ = ("name", "value")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    value: str
+    def __init__(self, name: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+
 class RequestCensus(_message.Message):
     __slots__ = ("timeseries",)
     TIMESERIES_FIELD_NUMBER: _ClassVar[int]

@@ -9,10 +9,11 @@ import struct
 
 import cramjam
 import pytest
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from api.remote_write import (
+    STALE_NAN,
     RemoteWriteError,
     RequestTooLarge,
     decode,
@@ -21,6 +22,7 @@ from api.remote_write import (
 )
 from api.remote_write.compression import decompress
 from api.remote_write.decode_v1 import decode_v1_strict
+from api.remote_write.keyed_v1 import labels_key, split_v1
 from api.remote_write.labels import _LABEL_NAME_RE, _METRIC_NAME_RE
 from api.remote_write.model import DecodedRequest
 from tests.fuzz.conftest import examples
@@ -158,6 +160,43 @@ def test_v1_fast_path_agrees_with_the_spec_message(message: bytes) -> None:
         except RemoteWriteError as exc:
             outcomes.append(type(exc).__name__)
     assert outcomes[0] == outcomes[1]
+
+
+# Prometheus-like series (timestamps of its era, one sample each, often 0.0 or a stale
+# marker), so that the known-series split finds keys to check.
+prometheus_series = st.builds(
+    lambda labels, name, at, value: Series({**labels, "__name__": name}, [(at, value)]),
+    st.dictionaries(label_names, label_values, max_size=3),
+    metric_names,
+    st.integers(2**35, 2**42 - 1),
+    st.one_of(samples.map(lambda s: s[1]), st.sampled_from([0.0, -0.0, STALE_NAN])),
+)
+
+
+@settings(max_examples=examples(100))
+@given(data=st.data(), series=st.lists(prometheus_series, min_size=1, max_size=5))
+def test_learnable_keys_mean_what_decode_v1_decodes(
+    data: st.DataObject, series: list[Series]
+) -> None:
+    """Whatever the body (valid or damaged), a series whose split key is learnable from
+    decode_v1's reading of it has exactly the one sample the split decoded."""
+    body = raw(1, series)
+    if data.draw(st.booleans()):
+        body = data.draw(mutated(body))
+    try:
+        decoded = decode_v1(body)
+    except RemoteWriteError:
+        return
+    split = split_v1(body)
+    if split is None:
+        return
+    assert len(split.keys) == len(decoded.series)
+    timestamps = split.timestamps.tolist()
+    for key, s, at, value in zip(split.keys, decoded.series, timestamps, split.values, strict=True):
+        if labels_key(key, s.label_names, s.label_values):
+            assert [(t, _bits(v)) for t, v in s.samples] == [(at, _bits(value))]
+            assert s.histograms == s.exemplars == 0
+            event("a learnable key")
 
 
 @pytest.mark.parametrize("version", VERSIONS)

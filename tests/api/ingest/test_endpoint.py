@@ -379,3 +379,38 @@ async def test_a_sender_gone_mid_body_is_a_warning_not_an_error(
     assert await stored_samples(services) == 0
     ours = [r for r in caplog.records if r.name == "api.ingest.endpoint"]
     assert ours and all(r.levelname == "WARNING" and r.exc_info is None for r in ours)
+
+
+async def test_known_series_store_each_requests_samples(
+    services: Services, orch: Orchestrator, http: httpx.AsyncClient
+) -> None:
+    """The second request's series are all known: it takes the known-series path."""
+    t = now_ms() - 120_000
+    first = livepeer_series(60, timestamp_ms=t)
+    second = [Series(s.labels, [(ts + 15_000, v + 0.5)]) for s in first for ts, v in s.samples]
+    third = [
+        Series(s.labels, [(ts, float("nan") if i % 2 else v)])
+        for i, s in enumerate(second)
+        for ts, v in s.samples
+    ]
+    for items in (first, second):
+        response = await send(http, orch.token, v1_body(items), V1_HEADERS)
+        assert response.status_code == 204, response.text
+    rows = await services.db.fetch("SELECT series, minute, offsets, vals FROM samples")
+    got = sorted(
+        (series, int(row["minute"].timestamp() * 1000) + offset, value)
+        for row in rows
+        for series, offset, value in zip(row["series"], row["offsets"], row["vals"], strict=True)
+    )
+    assert len({series for series, _, _ in got}) == 60  # the same 60 series both times
+    assert sorted((ts, v) for _, ts, v in got) == sorted(
+        (ts, v) for s in first + second for ts, v in s.samples
+    )
+    # Every series has its own two samples, 15 s apart, the second 0.5 more.
+    by_series: dict[int, list[tuple[int, float]]] = {}
+    for series, ts, v in got:
+        by_series.setdefault(series, []).append((ts, v))
+    assert all(b[0] - a[0] == 15_000 and b[1] - a[1] == 0.5 for a, b in by_series.values())
+    response = await send(http, orch.token, v1_body(third), V1_HEADERS)
+    assert response.status_code == 204, response.text
+    assert await stored_samples(services) == 150  # NaN is not stored: dropped as non_finite
