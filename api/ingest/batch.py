@@ -92,6 +92,7 @@ def prepare(
         info = known.get(key)
         if info is None:
             info = catalog.learn(orchestrator, key, name)
+            known = catalog.known(orchestrator)  # learning may have evicted (replaced) it
         if info.__class__ is str:
             dropped[info] += len(samples)  # type: ignore[index]
             dropped_series.append((info, series))  # type: ignore[arg-type]

@@ -81,3 +81,16 @@ def test_catalog_remembers_series_per_orchestrator(catalog: Catalog) -> None:
     first = catalog.lookup(ORCH, "livepeer_tickets_recv", labels)
     assert catalog.lookup(ORCH, "livepeer_tickets_recv", labels) is first
     assert catalog.lookup("0x" + "6" * 40, "livepeer_tickets_recv", labels) is not first
+
+
+def test_series_seen_after_an_eviction_are_all_in_the_catalog(geoip_db: Path) -> None:
+    catalog = Catalog(b"secret", Geolocator(geoip_db), max_entries=3)
+    items = [series("livepeer_tickets_recv", f"n{i}", [(M, 1)]) for i in range(5)]
+    items.append(series("livepeer_tickets_recv", "n0", [(M + 1, 2)]))  # n0 again
+    batch = run(catalog, items)
+    assert batch.stored == 6
+    # The catalog started over while learning n3: what the rest of the request used is
+    # in the new one (n0 learned anew), so ``forget`` reaches every id it will be given.
+    known = list(catalog.known(ORCH).values())
+    infos = [i for c in batch.chunks for i in c.infos]
+    assert [i.node_name for i in infos if not any(i is k for k in known)] == ["n0", "n1", "n2"]
