@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +20,8 @@ DEFAULT_URL = "http://127.0.0.1:8000"
 TIMEOUT_SECONDS = 15.0
 SILENT = 1
 UNREACHABLE = 3
+TOKEN_ENV = "LPM_TOKEN"
+"""Where the token is read from without ``--token``."""
 
 QUERY = """query IngestStatus { viewer { address ingest {
   receiving lastReceivedAt lastStoredAt storedSamples activeSeries seriesLimit
@@ -59,7 +62,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "were stored in the last 5 minutes; 1 nothing was (usable as a cron or alert "
         "check); 2 usage error or token refused; 3 the server could not be asked.",
     )
-    parser.add_argument("--token", required=True, help="a READ API token (lpm_...)")
+    parser.add_argument(
+        "--token",
+        help=f"a READ API token (lpm_...); default ${TOKEN_ENV}, which keeps it out of the "
+        "process list other users can read",
+    )
     parser.add_argument("--url", default=DEFAULT_URL, help=f"the service (default {DEFAULT_URL})")
     parser.add_argument("--json", action="store_true", help="print the status as JSON")
     parser.set_defaults(func=run)
@@ -68,9 +75,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if not args.url.startswith(("http://", "https://")):
         raise UsageError(f"--url must start with http:// or https://, not {args.url!r}")
-    token = args.token.strip()
+    token = (args.token if args.token is not None else os.environ.get(TOKEN_ENV, "")).strip()
     if not token:
-        raise UsageError("--token is empty")
+        raise UsageError(f"--token or {TOKEN_ENV} is required (a READ API token)")
     found = _fetch(args.url.rstrip("/"), token)
     if found is None:
         return UNREACHABLE

@@ -41,10 +41,10 @@ def env_for(settings: Settings) -> dict[str, str]:
     return env
 
 
-def _run(settings: Settings, args: tuple[str, ...]) -> Result:
+def _run(settings: Settings, args: tuple[str, ...], extra: dict[str, str]) -> Result:
     out, err = io.StringIO(), io.StringIO()
     with (
-        mock.patch.dict(os.environ, env_for(settings), clear=True),
+        mock.patch.dict(os.environ, {**env_for(settings), **extra}, clear=True),
         contextlib.redirect_stdout(out),
         contextlib.redirect_stderr(err),
     ):
@@ -55,8 +55,8 @@ def _run(settings: Settings, args: tuple[str, ...]) -> Result:
     return Result(code, out.getvalue(), err.getvalue())
 
 
-async def lpmetrics(settings: Settings, *args: str) -> Result:
-    return await asyncio.to_thread(_run, settings, args)
+async def lpmetrics(settings: Settings, *args: str, env: dict[str, str] | None = None) -> Result:
+    return await asyncio.to_thread(_run, settings, args, env or {})
 
 
 def process_env(settings: Settings, data_dir: Path) -> dict[str, str]:

@@ -46,6 +46,10 @@ async def test_exit_status_follows_what_arrived(
     assert "no_node_id: 1 samples of 1 series" in result.stdout
     assert "label names: __name__, job" in result.stdout
 
+    # From the environment, out of the process list.
+    quiet = await lpmetrics(settings, "status", "--url", quiet_url, env={"LPM_TOKEN": read})
+    assert quiet.returncode == 0, quiet.stderr
+
     as_json = await lpmetrics(settings, "status", "--token", read, "--url", quiet_url, "--json")
     assert as_json.returncode == 0
     status = json.loads(as_json.stdout)
@@ -76,4 +80,4 @@ async def test_unreachable_server_and_bad_arguments(settings: Settings) -> None:
 
     result = await lpmetrics(settings, "status")
     assert result.returncode == 2
-    assert "--token" in result.stderr
+    assert "--token or LPM_TOKEN is required" in result.stderr
