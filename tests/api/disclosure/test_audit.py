@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-import itertools
 import random
 
-import numpy as np
-
 from api.disclosure.audit import Table, protect
-from api.geo.grouping import NETWORK, Grouping, Level, grouping
+from api.geo.grouping import NETWORK, Level, grouping
+from tests.support.disclosure_tables import (
+    CONTINENT,
+    COUNTRY,
+    LIVEPEER,
+    assert_safe,
+    crossing,
+    derivable,
+    place,
+    residuals,
+)
 
-CONTINENT = grouping(Level.CONTINENT)
-COUNTRY = grouping(Level.COUNTRY)
 GROUPINGS = [NETWORK, CONTINENT, COUNTRY]
 K = 3
 
@@ -76,20 +81,8 @@ def test_threshold_one_withholds_nothing() -> None:
     assert protect(t, GROUPINGS, 1) == set()
 
 
-LIVEPEER = grouping(Level.LIVEPEER_REGION)
 CELL0 = grouping(Level.CELL, 0)
 CELL1 = grouping(Level.CELL, 1)
-
-
-def crossing(atoms: dict[str, tuple[dict[Grouping, str], list[set[str]]]]) -> Table:
-    """atom -> (its codes, orchestrators per slice); windows nested as in ``table``."""
-    slices = max(len(v[1]) for v in atoms.values())
-    parts = [
-        {a: frozenset(v[1][s]) for a, v in atoms.items() if s < len(v[1]) and v[1][s]}
-        for s in range(slices)
-    ]
-    windows = [tuple(range(i + 1)) for i in range(slices)]
-    return Table({a: v[0] for a, v in atoms.items()}, parts, windows)
 
 
 def test_a_livepeer_region_minus_the_country_it_holds() -> None:
@@ -110,7 +103,7 @@ def test_a_livepeer_region_minus_the_country_it_holds() -> None:
     assert {(0, COUNTRY, "CZ"), (0, LIVEPEER, "PRG")} <= withheld
     assert (0, NETWORK, "") not in withheld
     assert (0, COUNTRY, "US") not in withheld and (0, LIVEPEER, "NYC") not in withheld
-    _safe(t, withheld, K, groupings)
+    assert_safe(t, withheld, K, groupings)
 
 
 def test_three_levels_only_the_span_catches() -> None:
@@ -127,18 +120,11 @@ def test_three_levels_only_the_span_catches() -> None:
     groupings = [COUNTRY, LIVEPEER, CELL0]
     primary = protect(t, groupings, K, audit=False)
     assert primary == {(0, COUNTRY, "X"), (0, CELL0, "c1")}
-    assert all(not 0 < n < K for n in _residuals(t, primary, groupings, 0))
-    assert _derivable(t, primary, groupings, 0)
+    assert all(not 0 < n < K for n in residuals(t, primary, groupings, 0))
+    assert derivable(t, primary, groupings, 0)
     withheld = protect(t, groupings, K)
     assert withheld > primary
-    _safe(t, withheld, K, groupings)
-
-
-def place(continent: str, country: str, region: str, who: set[str]):
-    """One place of a one-window table, coded at the network, continent, country and
-    Livepeer-region levels, with the orchestrators it holds."""
-    codes = {NETWORK: "", CONTINENT: continent, COUNTRY: country, LIVEPEER: region}
-    return (codes, [who])
+    assert_safe(t, withheld, K, groupings)
 
 
 def test_a_healthy_table_loses_nothing() -> None:
@@ -151,83 +137,6 @@ def test_a_healthy_table_loses_nothing() -> None:
         }
     )
     assert protect(t, [NETWORK, CONTINENT, COUNTRY, LIVEPEER], K) == set()
-
-
-def _who(t: Table, w: int) -> dict[object, set[str]]:
-    return {
-        a: set().union(*(t.parts[s].get(a, frozenset()) for s in t.windows[w])) for a in t.codes
-    }
-
-
-def _regions(t: Table, groupings: list[Grouping], w: int) -> dict[tuple[Grouping, str], set]:
-    """Regions with contributors in window w: their atoms with contributors."""
-    who = _who(t, w)
-    out: dict[tuple[Grouping, str], set] = {}
-    for a, codes in t.codes.items():
-        for g in groupings:
-            if g in codes and who[a]:
-                out.setdefault((g, codes[g]), set()).add(a)
-    return out
-
-
-def _count(t: Table, w: int, atoms: set) -> int:
-    who = _who(t, w)
-    return len(set().union(set(), *(who[a] for a in atoms)))
-
-
-def _residuals(t: Table, withheld: set, groupings: list[Grouping], w: int) -> list[int]:
-    """Orchestrators of every published region minus the published regions of another
-    grouping lying inside it."""
-    regions = _regions(t, groupings, w)
-    out = []
-    for (pg, pc), atoms in regions.items():
-        if (w, pg, pc) in withheld:
-            continue
-        for g in groupings:
-            if g == pg:
-                continue
-            rest = set(atoms)
-            for (rg, rc), inner in regions.items():
-                if rg == g and inner <= atoms and (w, rg, rc) not in withheld:
-                    rest -= inner
-            out.append(_count(t, w, rest))
-    return out
-
-
-def _derivable(t: Table, withheld: set, groupings: list[Grouping], w: int) -> bool:
-    """Whether a withheld region with contributors is a combination of published ones."""
-    regions = _regions(t, groupings, w)
-    atoms = sorted({a for r in regions.values() for a in r})
-    rows = [[a in r for a in atoms] for key, r in regions.items() if (w, *key) not in withheld]
-    if not rows:
-        return False
-    shown = np.array(rows, dtype=float)
-    rank = np.linalg.matrix_rank(shown)
-    return any(
-        np.linalg.matrix_rank(np.vstack([shown, [[a in r for a in atoms]]])) == rank
-        for key, r in regions.items()
-        if (w, *key) in withheld
-    )
-
-
-def _safe(t: Table, withheld: set, k: int, groupings: list[Grouping]) -> None:
-    for w in range(len(t.windows)):
-        regions = _regions(t, groupings, w)
-        for key, atoms in regions.items():
-            if (w, *key) not in withheld:
-                assert not 0 < _count(t, w, atoms) < k, (w, key)
-        assert all(not 0 < n < k for n in _residuals(t, withheld, groupings, w)), w
-        assert not _derivable(t, withheld, groupings, w), w
-        # Two published windows of a region differ by 0 or at least k orchestrators.
-        for key in regions:
-            shown = [v for v in range(len(t.windows)) if (v, *key) not in withheld]
-            for shorter, longer in itertools.pairwise(shown):
-                atoms = [a for a, c in t.codes.items() if c.get(key[0]) == key[1]]
-                between = set(t.windows[longer]) - set(t.windows[shorter])
-                who = set().union(
-                    set(), *(t.parts[s].get(a, set()) for s in between for a in atoms)
-                )
-                assert not 0 < len(who) < k, (shorter, key)
 
 
 def test_random_tables_keep_the_invariant() -> None:
@@ -250,4 +159,4 @@ def test_random_tables_keep_the_invariant() -> None:
             slices = [{f"o{rng.randint(0, 9)}" for _ in range(rng.randint(0, 3))} for _ in range(2)]
             atoms[f"p{i}"] = (codes, slices)
         t = crossing(atoms)
-        _safe(t, protect(t, groupings, K), K, groupings)
+        assert_safe(t, protect(t, groupings, K), K, groupings)

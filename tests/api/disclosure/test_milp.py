@@ -14,7 +14,7 @@ from api.disclosure.audit import Table, prepare, protect
 from api.disclosure.milp import withhold
 from api.disclosure.model import build
 from api.geo.grouping import NETWORK, Grouping, Level, grouping
-from tests.api.disclosure.test_audit import _regions, _safe, _who, crossing, place
+from tests.support.disclosure_tables import assert_safe, crossing, place, regions_of, who_of
 
 CONTINENT = grouping(Level.CONTINENT)
 COUNTRY = grouping(Level.COUNTRY)
@@ -36,7 +36,7 @@ def test_seven_orchestrators_one_complementary_region() -> None:
     solution = withhold(t, groupings, K)
     assert solution.proven and solution.method == "milp"
     assert solution.cells == {(0, LIVEPEER, "NYC"), (0, LIVEPEER, "LAX")}
-    _safe(t, solution.cells, K, groupings)
+    assert_safe(t, solution.cells, K, groupings)
     # The greedy withheld the network and everything else.
     assert (0, NETWORK, "") in protect(t, groupings, K)
 
@@ -45,12 +45,12 @@ def _full_safe(t: Table, withheld: set, groupings: list[Grouping]) -> bool:
     """The audit's rules, and beyond them: no set of places with 1 to k-1 orchestrators
     is a combination of published regions (the audit looks at blocks only)."""
     try:
-        _safe(t, withheld, K, groupings)
+        assert_safe(t, withheld, K, groupings)
     except AssertionError:
         return False
     for w in range(len(t.windows)):
-        who = _who(t, w)
-        regions = _regions(t, groupings, w)
+        who = who_of(t, w)
+        regions = regions_of(t, groupings, w)
         atoms = sorted({a for r in regions.values() for a in r})
         rows = [[a in r for a in atoms] for key, r in regions.items() if (w, *key) not in withheld]
         if not rows:
@@ -113,7 +113,7 @@ def test_random_tables_against_the_brute_force_optimum() -> None:
     for _ in range(120):
         t = _random_table(rng)
         solution = withhold(t, groupings, K)
-        _safe(t, solution.cells, K, groupings)  # never less than the audit asks for
+        assert_safe(t, solution.cells, K, groupings)  # never less than the audit asks for
         assert solution.primary <= solution.cells
         assert solution.method == "milp" and solution.proven, solution.notes
         optimum = _brute_force(t, groupings)
@@ -123,7 +123,7 @@ def test_random_tables_against_the_brute_force_optimum() -> None:
         complementary += solution.cells > solution.primary
         # The network is withheld only with 1 to k-1 orchestrators, or where its own
         # windows differ by 1 to k-1 (its day minus its hour).
-        everyone = [set().union(*_who(t, w).values()) for w in range(len(t.windows))]
+        everyone = [set().union(*who_of(t, w).values()) for w in range(len(t.windows))]
         between = set().union(*t.parts[1].values()) if len(t.parts) > 1 else set()
         for w, g, _ in solution.cells:
             if g == NETWORK:
