@@ -25,14 +25,19 @@ def codes(place: str) -> dict[tuple[str, int | None], str | None]:
     return place_codes(latitude, longitude, country)
 
 
-@pytest.fixture
-async def split_region(services: Services) -> None:
+async def cities(services: Services, places: dict[str, tuple[float, float, str, str]]) -> None:
+    """Each place's orchestrators (one letter each) reporting for the last 90 minutes."""
     minutes = []
-    for i, (name, (latitude, longitude, country, letters)) in enumerate(PLACES.items()):
+    for i, (name, (latitude, longitude, country, letters)) in enumerate(places.items()):
         every = {letter: range(-89, 1) for letter in letters}
         minutes += await add_city(services.db, i, name, latitude, longitude, country, every)
     await add_minutes(services.db, minutes)
     await pin(services)
+
+
+@pytest.fixture
+async def split_region(services: Services) -> None:
+    await cities(services, PLACES)
 
 
 @pytest.mark.usefixtures("split_region")
@@ -84,12 +89,7 @@ SEVEN = {  # three orchestrators in Frankfurt, three in Los Angeles, one in New 
 
 @pytest.fixture
 async def seven(services: Services) -> None:
-    minutes = []
-    for i, (name, (latitude, longitude, country, letters)) in enumerate(SEVEN.items()):
-        every = {letter: range(-89, 1) for letter in letters}
-        minutes += await add_city(services.db, i, name, latitude, longitude, country, every)
-    await add_minutes(services.db, minutes)
-    await pin(services)
+    await cities(services, SEVEN)
 
 
 @pytest.mark.usefixtures("seven")
