@@ -24,8 +24,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
-import redis.exceptions
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import (
     FieldNode,
@@ -51,6 +49,7 @@ from strawberry.extensions import (
     ValidationCache,
 )
 
+from api.core.outage import STORAGE_AWAY
 from api.geo.regions import COUNTRIES, REGIONS
 from api.stats.series import MAX_POINTS
 from resolvers.network import MAX_REGIONS
@@ -251,13 +250,7 @@ _BAD_INPUT = (
 
 
 # Storage that is away: the caller may try again (the server logs the cause).
-_UNAVAILABLE = (
-    OSError,
-    TimeoutError,
-    asyncpg.PostgresError,
-    asyncpg.InterfaceError,
-    redis.exceptions.RedisError,
-)
+_UNAVAILABLE = STORAGE_AWAY
 UNAVAILABLE_MESSAGE = "the statistics store is unavailable right now; try again shortly"
 
 

@@ -11,17 +11,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import asyncpg
 
+from api.core.outage import POSTGRES_AWAY
 from api.core.services import Services
 
 log = logging.getLogger(__name__)
 
 # What a loop logs and retries after: the database (or the network to it) went away.
-TRANSIENT: tuple[type[BaseException], ...] = (
-    OSError,
-    asyncpg.PostgresError,
-    asyncpg.InterfaceError,
-    TimeoutError,
-)
+TRANSIENT = POSTGRES_AWAY
 
 
 def cancelling() -> bool:

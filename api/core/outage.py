@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 
+import asyncpg
 import redis.exceptions
 
 log = logging.getLogger(__name__)
@@ -21,6 +22,19 @@ RETRY_SECONDS = 2.0
 
 REDIS_AWAY = (OSError, TimeoutError, redis.exceptions.RedisError)
 """What Redis being away (stopped, restarting, unreachable, busy loading) raises."""
+POSTGRES_AWAY: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    # A connection cut in the middle of a message (a server crash) surfaces as a
+    # protocol error of the client.
+    asyncpg.InternalClientError,
+)
+"""What PostgreSQL being away (restarting, crashed, unreachable, out of connections)
+raises; also any error a statement gets, which callers treat alike: try again later."""
+STORAGE_AWAY = (*POSTGRES_AWAY, redis.exceptions.RedisError)
+"""PostgreSQL or Redis away: answered 503 (HTTP) or SERVICE_UNAVAILABLE (GraphQL)."""
 
 
 class Outage:

@@ -19,17 +19,13 @@ from __future__ import annotations
 
 import logging
 
-import asyncpg
-import redis.exceptions
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from api.core.errors import (
-    ServiceError,
-    ServiceUnavailable,
-)
+from api.core.errors import ServiceError, ServiceUnavailable
+from api.core.outage import STORAGE_AWAY
 from api.core.services import Services
 from api.http.errors import error_response
 from api.http.media import CONTENT_TYPE as GRAPHQL_RESPONSE_CONTENT_TYPE
@@ -57,12 +53,7 @@ class AuthGate:
         except ServiceError as exc:
             await self._refuse(scope, receive, send, error_response(exc))
             return
-        except (
-            OSError,
-            asyncpg.PostgresError,
-            asyncpg.InterfaceError,
-            redis.exceptions.RedisError,
-        ) as exc:
+        except STORAGE_AWAY as exc:
             logger.warning("cannot check credentials: %s: %s", type(exc).__name__, exc)
             unavailable = ServiceUnavailable(
                 "credentials cannot be checked right now (storage unavailable); try again",

@@ -18,11 +18,9 @@ import json
 import logging
 from collections.abc import Mapping
 
-import asyncpg
 import orjson
 from cross_web import HTTPException
 from graphql import GraphQLError, OperationType, get_operation_ast, parse
-from redis.exceptions import RedisError
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
@@ -42,6 +40,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
 from api.core.errors import AuthError
+from api.core.outage import STORAGE_AWAY
 from api.core.services import Services
 from api.http.cache import MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, Cached, cache_for, request_key
 from api.http.media import CONTENT_TYPE, request_error_status, wants_graphql_response
@@ -58,7 +57,6 @@ from resolvers.view import identity_of, prepare
 
 _TICK = "lpm.tick"
 _REQUEST_ERROR = "lpm.request_error"
-_STORAGE_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, RedisError)
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +106,7 @@ class _TransportWS(BaseGraphQLTransportWSHandler[Context, None]):
             except AuthError as exc:
                 await self._close_before_ack(4403, f"Forbidden: {exc.message}")
                 return
-            except _STORAGE_ERRORS as exc:
+            except STORAGE_AWAY as exc:
                 log.warning("cannot check WebSocket credentials: %s", exc)
                 await self._close_before_ack(1013, "credentials cannot be checked right now")
                 return

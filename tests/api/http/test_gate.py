@@ -3,6 +3,7 @@ the right status and code, and good credentials reach the resolvers."""
 
 import json
 
+import asyncpg
 import httpx
 import pytest
 import websockets
@@ -10,7 +11,9 @@ from websockets.exceptions import InvalidStatus
 
 from api.core.services import Services
 from api.core.settings import Settings
+from auth import tokens
 from auth.sessions import COOKIE_NAME, create_session, end_session, session_id
+from auth.tokens import create_token
 from tests.support.proxy import proxied
 from tests.support.services import running_server
 from tests.support.wallet import ORIGIN, error_codes, graphql, new_account, register
@@ -225,3 +228,20 @@ async def test_storage_down_is_a_503_not_a_traceback(
             assert response.status_code == 503
             assert error_codes(response.json()) == ["SERVICE_UNAVAILABLE"]
             assert response.headers["retry-after"]
+
+
+async def test_a_connection_cut_mid_message_is_a_503_too(
+    settings: Settings, services: Services, address: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A PostgreSQL crash can cut a reply in the middle: asyncpg reports a protocol
+    # error of its own (not a PostgresError), which must still read as "unavailable".
+    _, token = await create_token(services.db, address, "script", ["read"])
+
+    async def cut(*_: object, **__: object) -> None:
+        raise asyncpg.exceptions.ProtocolError("unexpected end of message")
+
+    monkeypatch.setattr(tokens, "verify_token", cut)
+    async with running_server(settings) as url, httpx.AsyncClient(base_url=url) as http:
+        response = await graphql(http, VIEWER, token=token)
+    assert response.status_code == 503
+    assert error_codes(response.json()) == ["SERVICE_UNAVAILABLE"]
