@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import statistics
 import time
 from collections import Counter
@@ -10,6 +11,8 @@ from pathlib import Path
 
 from tests.soak.load import MAX_IN_FLIGHT, Readers, outside
 
+_RECORD = re.compile(r"^(\d{4}-\d\d-\d\d |[A-Z]+:\s)")
+"""The first line of a log record (ours, or uvicorn's own format)."""
 GRACE = 15.0
 """Seconds after a fault in which errors are still the fault's (clients retry, pools
 reconnect, the rollup catches up)."""
@@ -52,8 +55,28 @@ def warm_up(seconds: float) -> float:
     return min(120.0, max(30.0, seconds * 0.25))
 
 
+def server_errors(log: str, keep: int = 5) -> tuple[int, list[str]]:
+    """How many errors the server logged, and the first ``keep`` with their tracebacks:
+    what explains a 5xx inside a fault window once the work directory is gone."""
+    blocks: list[list[str]] = []
+    in_error = False
+    for line in log.splitlines():
+        if _RECORD.match(line):  # a new log record
+            in_error = " ERROR " in line or line.startswith("ERROR:")
+            if in_error:
+                blocks.append([line])
+        elif in_error and len(blocks[-1]) < 40:
+            blocks[-1].append(line)  # its traceback
+    return len(blocks), ["\n".join(b) for b in blocks[:keep]]
+
+
 def report(
-    run: Run, readers: Readers, sent: dict[str, int], stored: dict[str, int], drained: bool
+    run: Run,
+    readers: Readers,
+    sent: dict[str, int],
+    stored: dict[str, int],
+    drained: bool,
+    server_log: str = "",
 ) -> dict:
     windows = [(f["start"] + run.start, f["end"] + run.start + GRACE) for f in run.faults]
     calm = outside(windows)
@@ -127,6 +150,8 @@ def report(
         "rss": {"baseline_kb": baseline, "final_kb": final, "growth": growth},
         "faults": run.faults,
         "timeline": [s.__dict__ for s in run.samples],
+        "internal_errors_500": sum(r.outcome == "500" for r in readers.results),
+        "server_errors": server_errors(server_log),
     }
     _print(report)
     return report
@@ -177,4 +202,8 @@ def _print(report: dict) -> None:
     rss = report["rss"]
     growth = f"{rss['growth']:.1%}" if rss["growth"] is not None else "-"
     print(f"RSS after warm-up: {rss['baseline_kb']} kB -> {rss['final_kb']} kB ({growth})")
+    count, errors = report["server_errors"]
+    print(f"internal errors (500): {report['internal_errors_500']}; errors logged: {count}")
+    for error in errors:
+        print("  " + error.replace("\n", "\n  "))
     print("PASSED" if report["passed"] else "FAILED: " + "; ".join(report["problems"]))

@@ -96,7 +96,8 @@ async def soak(options: SoakOptions) -> bool:
         sent["dropped_by_server"] = await _server_drops(url)
         drained = await _drain_rollup(database_url)
         stored = await _stored(database_url)
-        summary = report(run, readers, sent, stored, drained)
+        server_log = (directory / "serve.log").read_text(errors="replace")
+        summary = report(run, readers, sent, stored, drained, server_log)
         (directory / "report.json").write_text(json.dumps(summary, indent=2, default=str))
         print(f"soak: report in {directory / 'report.json'}")
         return summary["passed"]
