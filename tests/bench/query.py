@@ -220,6 +220,11 @@ async def prepare_database(admin_url: str, args: argparse.Namespace, now: dateti
             f"building {args.days} days of {args.nodes} nodes of {args.orchestrators} orchestrators"
         )
         await build_history(url, args.orchestrators, args.nodes, args.days, now)
+    conn = await asyncpg.connect(url)
+    try:
+        await migrate(conn)  # a kept database may predate the newest migrations
+    finally:
+        await conn.close()
     pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
     start = time.perf_counter()
     hours = await refresh(pool, before=now + timedelta(days=1))
@@ -409,12 +414,20 @@ def main() -> int:
             )
             own_body = json.dumps({"query": own, "variables": variables})
             url = f"{server.base_url}/graphql"
-            check(httpx.post(url, content=body, headers={"Content-Type": "application/json"}))
+            # The first answers compute the whole tick (cold caches): allow them time.
+            check(
+                httpx.post(
+                    url, content=body, headers={"Content-Type": "application/json"}, timeout=120
+                )
+            )
             signed = {"Authorization": f"Bearer {token}"}
             for content in (body, own_body):
                 check(
                     httpx.post(
-                        url, content=content, headers={"Content-Type": "application/json", **signed}
+                        url,
+                        content=content,
+                        headers={"Content-Type": "application/json", **signed},
+                        timeout=120,
                     )
                 )
             runs: list[list[Result]] = []
