@@ -5,6 +5,7 @@ window differences), written without the code under test."""
 from __future__ import annotations
 
 import itertools
+import random
 
 import numpy as np
 
@@ -14,6 +15,8 @@ from api.geo.grouping import NETWORK, Grouping, Level, grouping
 CONTINENT = grouping(Level.CONTINENT)
 COUNTRY = grouping(Level.COUNTRY)
 LIVEPEER = grouping(Level.LIVEPEER_REGION)
+CELL0 = grouping(Level.CELL, 0)
+CELL1 = grouping(Level.CELL, 1)
 
 
 def crossing(atoms: dict[str, tuple[dict[Grouping, str], list[set[str]]]]) -> Table:
@@ -109,3 +112,34 @@ def assert_safe(t: Table, withheld: set, k: int, groupings: list[Grouping]) -> N
                     set(), *(t.parts[s].get(a, set()) for s in between for a in atoms)
                 )
                 assert not 0 < len(who) < k, (shorter, key)
+
+
+def random_table(
+    rng: random.Random,
+    *,
+    places: tuple[int, int],
+    orchestrators: int,
+    countries: dict[str, str],
+    regions: list[str],
+    cells: dict[str, str] | None = None,
+) -> Table:
+    """A two-window table of ``places`` (a randint range) random places: a country (and
+    its continent) or none, most with a Livepeer region (and, given ``cells``, a
+    resolution-1 cell and its parent), each with up to 3 of ``orchestrators`` per slice."""
+    atoms = {}
+    for i in range(rng.randint(*places)):
+        codes = {NETWORK: ""}
+        if country := rng.choice([*countries, None]):
+            codes[COUNTRY] = country
+            codes[CONTINENT] = countries[country]
+        if rng.random() < 0.9:
+            codes[LIVEPEER] = rng.choice(regions)
+            if cells is not None:
+                cell = rng.choice(list(cells))
+                codes[CELL1], codes[CELL0] = cell, cells[cell]
+        slices = [
+            {f"o{rng.randint(0, orchestrators - 1)}" for _ in range(rng.randint(0, 3))}
+            for _ in range(2)
+        ]
+        atoms[f"p{i}"] = (codes, slices)
+    return crossing(atoms)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import random
 
 from api.disclosure.audit import Table, protect
-from api.geo.grouping import NETWORK, Level, grouping
+from api.geo.grouping import NETWORK
 from tests.support.disclosure_tables import (
+    CELL0,
+    CELL1,
     CONTINENT,
     COUNTRY,
     LIVEPEER,
@@ -14,6 +16,7 @@ from tests.support.disclosure_tables import (
     crossing,
     derivable,
     place,
+    random_table,
     residuals,
 )
 
@@ -81,10 +84,6 @@ def test_threshold_one_withholds_nothing() -> None:
     assert protect(t, GROUPINGS, 1) == set()
 
 
-CELL0 = grouping(Level.CELL, 0)
-CELL1 = grouping(Level.CELL, 1)
-
-
 def test_a_livepeer_region_minus_the_country_it_holds() -> None:
     # FRA holds all of CZ and western DE, where d runs alone; PRG the rest of DE.
     t = crossing(
@@ -146,17 +145,7 @@ def test_random_tables_keep_the_invariant() -> None:
     cells = {"c10": "c0a", "c11": "c0a", "c12": "c0b", "c13": "c0c"}
     groupings = [NETWORK, CONTINENT, COUNTRY, LIVEPEER, CELL0, CELL1]
     for _ in range(150):
-        atoms = {}
-        for i in range(rng.randint(1, 9)):
-            codes = {NETWORK: ""}
-            if country := rng.choice([*countries, None]):
-                codes[COUNTRY] = country
-                codes[CONTINENT] = countries[country]
-            if rng.random() < 0.9:
-                codes[LIVEPEER] = rng.choice(regions)
-                cell = rng.choice(list(cells))
-                codes[CELL1], codes[CELL0] = cell, cells[cell]
-            slices = [{f"o{rng.randint(0, 9)}" for _ in range(rng.randint(0, 3))} for _ in range(2)]
-            atoms[f"p{i}"] = (codes, slices)
-        t = crossing(atoms)
+        t = random_table(
+            rng, places=(1, 9), orchestrators=10, countries=countries, regions=regions, cells=cells
+        )
         assert_safe(t, protect(t, groupings, K), K, groupings)

@@ -14,7 +14,14 @@ from api.disclosure.audit import Table, prepare, protect
 from api.disclosure.milp import withhold
 from api.disclosure.model import build
 from api.geo.grouping import NETWORK, Grouping, Level, grouping
-from tests.support.disclosure_tables import assert_safe, crossing, place, regions_of, who_of
+from tests.support.disclosure_tables import (
+    assert_safe,
+    crossing,
+    place,
+    random_table,
+    regions_of,
+    who_of,
+)
 
 CONTINENT = grouping(Level.CONTINENT)
 COUNTRY = grouping(Level.COUNTRY)
@@ -91,19 +98,13 @@ def _brute_force(t: Table, groupings: list[Grouping]) -> float | None:
 
 
 def _random_table(rng: random.Random) -> Table:
-    countries = {"DE": "EU", "FR": "EU", "US": "NA", "CA": "NA"}
-    regions = ["FRA", "LON", "NYC"]
-    atoms = {}
-    for i in range(rng.randint(2, 5)):
-        codes = {NETWORK: ""}
-        if country := rng.choice([*countries, None]):
-            codes[COUNTRY] = country
-            codes[CONTINENT] = countries[country]
-        if rng.random() < 0.9:
-            codes[LIVEPEER] = rng.choice(regions)
-        slices = [{f"o{rng.randint(0, 8)}" for _ in range(rng.randint(0, 3))} for _ in range(2)]
-        atoms[f"p{i}"] = (codes, slices)
-    return crossing(atoms)
+    return random_table(
+        rng,
+        places=(2, 5),
+        orchestrators=9,
+        countries={"DE": "EU", "FR": "EU", "US": "NA", "CA": "NA"},
+        regions=["FRA", "LON", "NYC"],
+    )
 
 
 def test_random_tables_against_the_brute_force_optimum() -> None:
