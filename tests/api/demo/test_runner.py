@@ -52,9 +52,14 @@ async def test_backfill_and_catch_up_reach_the_rollups(services: Services, url: 
     for (address, _), row in by_node.items():
         assert row["within"]
         assert row["minutes"] >= 18
-        # Senders come with per-stream metrics, from a node that had a stream in the
-        # window (with 8 orchestrators, a node may have none in 20 minutes).
-        assert row["senders"] == (per_stream[address] and (row["pixels"] or 0) > 0), dict(row)
+        # Senders come with per-stream metrics only, and every node of such an
+        # orchestrator that transcoded in the window saw one. Not the converse: a
+        # redemption carries its sender in a minute without pixels, and with 8
+        # orchestrators a node may have no stream at all in 20 minutes.
+        if row["senders"]:
+            assert per_stream[address], dict(row)
+        if per_stream[address] and (row["pixels"] or 0) > 0:
+            assert row["senders"], dict(row)
         assert row["last"].timestamp() >= now - 180
     assert any(r["pixels"] > 0 for r in rows)
 
